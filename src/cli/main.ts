@@ -1,0 +1,66 @@
+// The `strata` command line: `strata server [flags]` runs a node.
+import { ConfigError, parseServerArgs } from '../config/server-config.js';
+import { startServer } from '../server.js';
+
+const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
+                     [--node-id ID] [--small-max SIZE] [--large-min SIZE]
+
+  --data DIR          data directory (default ./data)
+  --listen HOST:PORT  where S3 is served (default 127.0.0.1:9000)
+  --domain DOMAIN     accept virtual-host-style requests for BUCKET.DOMAIN
+  --region REGION     region reported for buckets (default us-east-1)
+  --small-max SIZE    objects smaller than this go to the dax tier (default 64KiB)
+  --large-min SIZE    objects of at least this size go to the remote tier (default 10MiB)
+
+Root credentials come from STRATA_ACCESS_KEY / STRATA_SECRET_KEY, or are
+generated once into DIR/credentials.json.`;
+
+async function runServer(args: string[]): Promise<void> {
+  const config = parseServerArgs(args);
+  const server = await startServer(config);
+  const { root, source, path } = server.credentials;
+  console.log(`Strata S3 endpoint: ${server.endpoint}`);
+  console.log(`Data directory:     ${config.dataDirectory}`);
+  console.log(`Access key:         ${root.accessKeyId}`);
+  console.log(`Secret key:         ${root.secretAccessKey}`);
+  console.log(`Credentials from:   ${source === 'environment' ? 'environment' : path}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`strata: ${signal}, draining requests and stopping`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`strata: error while stopping: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export async function main(args: string[]): Promise<void> {
+  const [command = 'help', ...rest] = args;
+  try {
+    switch (command) {
+      case 'server':
+        await runServer(rest);
+        return;
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return;
+      default:
+        throw new ConfigError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`strata: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
