@@ -26,6 +26,8 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     s3Operation?: S3OperationName;
+    /** Content-Type as sent; hidden from Fastify, which rejects media types S3 accepts (e.g. ''). */
+    s3ContentType?: string;
   }
 }
 
@@ -82,6 +84,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-amz-request-id', request.id).header('server', 'Strata');
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined) {
+      request.s3ContentType = contentType;
+      delete request.headers['content-type'];
+    }
     if (request.url.length > MAX_URL_BYTES) throw new S3Error('InvalidURI', 'The URI is too long.');
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -117,5 +124,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
       return reply;
     },
   });
+  // Answer `Expect: 100-continue` ourselves: handlers send 100 only when they
+  // start reading the body, so a request refused by auth or routing gets its
+  // error without the client ever sending the body. Other Expect values are
+  // ignored rather than answered with 417, as S3 does.
+  app.server.on('checkContinue', (request, response) => app.server.emit('request', request, response));
+  app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
   return app;
 }

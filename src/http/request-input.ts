@@ -43,15 +43,26 @@ function pipeKeepingSocket(source: Readable, transform: Transform): Readable {
   return source.pipe(transform);
 }
 
-export function openRequestBody(context: S3Context, options: { maxSizeBytes: number }): RequestBody {
+function missingLength(): S3Error {
+  return new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+}
+
+/**
+ * The request body, decoded and verified as its signature mode says. Object
+ * bodies need a declared length (Content-Length, or x-amz-decoded-content-length
+ * for aws-chunked), as on AWS; small control bodies may use chunked transfer.
+ */
+export function openRequestBody(context: S3Context, options: { maxSizeBytes: number; requireLength?: boolean }): RequestBody {
   const raw = context.request.raw;
   const contentLength = parseLength(header(context, 'content-length'), 'Content-Length');
   const decodedLength = parseLength(header(context, 'x-amz-decoded-content-length'), 'x-amz-decoded-content-length');
   const chunkedTransfer = (header(context, 'transfer-encoding') ?? '').toLowerCase().includes('chunked');
-  if (contentLength === undefined && !chunkedTransfer) {
-    throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
-  }
   const awsChunked = (header(context, 'content-encoding') ?? '').toLowerCase().includes('aws-chunked');
+  if (contentLength === undefined && !chunkedTransfer) throw missingLength();
+  if ((options.requireLength ?? true) && contentLength === undefined && decodedLength === undefined) throw missingLength();
+  if ((header(context, 'expect') ?? '').toLowerCase() === '100-continue' && !context.reply.raw.headersSent) {
+    context.reply.raw.writeContinue();
+  }
   const integrity = parseIntegrity(context);
   const payload = context.auth.payload;
   let stream: Readable = raw;
@@ -124,7 +135,7 @@ export function parseContentHeaders(context: S3Context): ContentHeaders {
     const value = header(context, name);
     if (value !== undefined) headers[field] = value;
   };
-  set('contentType', 'content-type');
+  if (context.request.s3ContentType !== undefined) headers.contentType = context.request.s3ContentType;
   set('contentDisposition', 'content-disposition');
   set('contentLanguage', 'content-language');
   set('cacheControl', 'cache-control');
@@ -198,11 +209,8 @@ export function parseWritePrecondition(context: S3Context): WritePrecondition | 
   const ifMatch = header(context, 'if-match');
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
   const precondition: WritePrecondition = {};
-  if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write supports only "*".');
-    precondition.ifNoneMatchAny = true;
-  }
-  if (ifMatch !== undefined) precondition.ifMatchEtag = ifMatch.trim().replace(/^"(.*)"$/, '$1');
+  if (ifNoneMatch !== undefined) precondition.ifNoneMatch = ifNoneMatch.trim();
+  if (ifMatch !== undefined) precondition.ifMatch = ifMatch.trim();
   return precondition;
 }
 
@@ -226,7 +234,10 @@ export function parseRange(text: string | undefined): RangeRequest | undefined {
 
 /** Reads a small request body (XML) fully, bounded; used for control-plane requests. */
 export async function readSmallBody(context: S3Context, maxBytes: number): Promise<Buffer> {
-  const body = openRequestBody(context, { maxSizeBytes: maxBytes });
+  if (header(context, 'content-length') === undefined && header(context, 'transfer-encoding') === undefined) {
+    return Buffer.alloc(0);
+  }
+  const body = openRequestBody(context, { maxSizeBytes: maxBytes, requireLength: false });
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of body.stream as AsyncIterable<Buffer>) {

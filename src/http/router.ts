@@ -29,6 +29,11 @@ export const S3_OPERATIONS = [
   'CompleteMultipartUpload',
   'AbortMultipartUpload',
   'ListParts',
+  'GetBucketAcl',
+  'PutBucketAcl',
+  'GetObjectAcl',
+  'PutObjectAcl',
+  'GetBucketOwnershipControls',
 ] as const;
 
 export type S3OperationName = (typeof S3_OPERATIONS)[number];
@@ -58,11 +63,11 @@ export interface RouterOptions {
 
 /** S3 subresources we recognise; those without a handler answer NotImplemented. */
 const BUCKET_SUBRESOURCES = new Set([
-  'accelerate', 'acl', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'lifecycle',
-  'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'policy', 'policyStatus',
+  'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'lifecycle',
+  'logging', 'metrics', 'notification', 'object-lock', 'policy', 'policyStatus',
   'publicAccessBlock', 'replication', 'requestPayment', 'tagging', 'website', 'metadataTable', 'session',
 ]);
-const OBJECT_SUBRESOURCES = new Set(['acl', 'legal-hold', 'retention', 'tagging', 'torrent', 'restore', 'select', 'renameObject']);
+const OBJECT_SUBRESOURCES = new Set(['legal-hold', 'retention', 'tagging', 'torrent', 'restore', 'select', 'renameObject']);
 
 function notImplemented(what: string): S3Error {
   return new S3Error('NotImplemented', `A header or query you provided requested a function that is not implemented: ${what}.`);
@@ -117,6 +122,8 @@ export function parseS3Request(input: RouteInput, options: RouterOptions = {}): 
     for (const name of query.keys()) if (BUCKET_SUBRESOURCES.has(name)) throw notImplemented(`?${name}`);
     switch (method) {
       case 'GET':
+        if (has('acl')) return route('GetBucketAcl');
+        if (has('ownershipControls')) return route('GetBucketOwnershipControls');
         if (has('location')) return route('GetBucketLocation');
         if (has('versioning')) return route('GetBucketVersioning');
         if (has('versions')) return route('ListObjectVersions');
@@ -127,8 +134,11 @@ export function parseS3Request(input: RouteInput, options: RouterOptions = {}): 
         return route('HeadBucket');
       case 'PUT':
         if (has('versioning')) throw notImplemented('PutBucketVersioning');
+        if (has('acl')) return route('PutBucketAcl');
+        if (has('ownershipControls')) throw notImplemented('PutBucketOwnershipControls');
         return route('CreateBucket');
       case 'DELETE':
+        if (has('ownershipControls')) throw notImplemented('DeleteBucketOwnershipControls');
         return route('DeleteBucket');
       case 'POST':
         if (has('delete')) return route('DeleteObjects');
@@ -142,12 +152,14 @@ export function parseS3Request(input: RouteInput, options: RouterOptions = {}): 
   const copySource = input.headers['x-amz-copy-source'] !== undefined;
   switch (method) {
     case 'GET':
+      if (has('acl')) return route('GetObjectAcl');
       if (has('uploadId')) return route('ListParts');
       if (has('attributes')) return route('GetObjectAttributes');
       return route('GetObject');
     case 'HEAD':
       return route('HeadObject');
     case 'PUT':
+      if (has('acl')) return route('PutObjectAcl');
       if (has('uploadId') || has('partNumber')) return route(copySource ? 'UploadPartCopy' : 'UploadPart');
       return route(copySource ? 'CopyObject' : 'PutObject');
     case 'POST':

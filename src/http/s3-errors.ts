@@ -5,7 +5,9 @@ import { ObjectError, type ObjectErrorCode } from '../object/errors.js';
 import { xmlDocument } from './xml/build.js';
 
 export type HttpErrorCode =
+  | 'AccessControlListNotSupported'
   | 'AccessDenied'
+  | 'MalformedACLError'
   | 'AuthorizationHeaderMalformed'
   | 'AuthorizationQueryParametersError'
   | 'EntityTooLarge'
@@ -42,7 +44,9 @@ export type HttpErrorCode =
 export type S3ErrorCode = HttpErrorCode | ObjectErrorCode;
 
 const STATUS: Record<S3ErrorCode, number> = {
+  AccessControlListNotSupported: 400,
   AccessDenied: 403,
+  MalformedACLError: 400,
   AuthorizationHeaderMalformed: 400,
   AuthorizationQueryParametersError: 400,
   BadDigest: 400,

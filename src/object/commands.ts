@@ -9,17 +9,29 @@ import type { ChecksumValue } from './checksums.js';
 
 /** A write precondition evaluated atomically with the write (conditional PUT / Complete). */
 export interface WritePrecondition {
-  /** If-None-Match: * — fail if the key exists. */
-  ifNoneMatchAny?: boolean;
-  /** If-Match: "etag" — fail unless the current object has this ETag. */
-  ifMatchEtag?: string;
+  /** If-None-Match: "*" fails if the key exists; a list of ETags fails if one matches. */
+  ifNoneMatch?: string;
+  /** If-Match: "*" or a list of ETags; fails (NoSuchKey) when the key does not exist. */
+  ifMatch?: string;
+}
+
+/** Conditional delete (If-Match, x-amz-if-match-last-modified-time, x-amz-if-match-size). */
+export interface DeleteCondition {
+  ifMatch?: string;
+  ifMatchLastModifiedMs?: number;
+  ifMatchSizeBytes?: number;
+}
+
+export interface DeleteEntry {
+  key: string;
+  condition?: DeleteCondition;
 }
 
 export type MetaCommand =
   | { v: 1; type: 'CreateBucket'; bucket: BucketRecord }
   | { v: 1; type: 'DeleteBucket'; bucket: string }
   | { v: 1; type: 'PutObject'; bucket: string; object: ObjectRecord; precondition?: WritePrecondition }
-  | { v: 1; type: 'DeleteObjects'; bucket: string; keys: string[] }
+  | { v: 1; type: 'DeleteObjects'; bucket: string; entries: DeleteEntry[] }
   | { v: 1; type: 'CreateUpload'; upload: UploadRecord }
   | { v: 1; type: 'PutPart'; bucket: string; key: string; uploadId: string; part: PartRecord }
   | {
@@ -53,7 +65,8 @@ export interface CommandResults {
   DeleteBucket: { freed: BlobRef[] };
   /** Blobs of the overwritten object, free once this committed. */
   PutObject: { freed: BlobRef[] };
-  DeleteObjects: { deleted: string[]; freed: BlobRef[] };
+  /** Missing keys count as deleted (deletes are idempotent); refused ones failed a condition. */
+  DeleteObjects: { deleted: string[]; refused: { key: string; code: ObjectErrorCode; message: string }[]; freed: BlobRef[] };
   CreateUpload: object;
   PutPart: { freed: BlobRef[] };
   CompleteUpload: { object: ObjectRecord; freed: BlobRef[] };

@@ -13,7 +13,7 @@ import {
   type ChecksumAlgorithm,
   type ChecksumValue,
 } from './checksums.js';
-import type { CommandFailure, CommandResult, MetaCommand } from './commands.js';
+import type { CommandFailure, CommandResult, DeleteEntry, MetaCommand } from './commands.js';
 import { evaluateCopySourceConditions, evaluateReadConditions } from './conditions.js';
 import { ObjectError } from './errors.js';
 import { ingestBody, requestedAlgorithm, type IngestedBlob } from './ingest.js';
@@ -141,17 +141,39 @@ export class ObjectLayer implements ObjectService {
 
   // ---- buckets ----
 
-  async listBuckets(owner: string): Promise<BucketRecord[]> {
-    return this.store.listBuckets().filter((bucket) => bucket.owner === owner);
+  async listBuckets(owner: string, options: { after?: string; prefix?: string; limit?: number } = {}) {
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    const buckets: BucketRecord[] = [];
+    let isTruncated = false;
+    for (const bucket of this.store.listBuckets()) {
+      if (bucket.owner !== owner) continue;
+      if (options.after !== undefined && bucket.name <= options.after) continue;
+      if (options.prefix !== undefined && !bucket.name.startsWith(options.prefix)) continue;
+      if (buckets.length === limit) {
+        isTruncated = true;
+        break;
+      }
+      buckets.push(bucket);
+    }
+    return { buckets, isTruncated };
   }
 
   async createBucket(name: string, options: { region: string; owner: string }): Promise<void> {
     validateBucketName(name);
-    await this.commit({
-      v: 1,
-      type: 'CreateBucket',
-      bucket: { v: 1, name, createdMs: this.now(), region: options.region, owner: options.owner },
-    });
+    try {
+      await this.commit({
+        v: 1,
+        type: 'CreateBucket',
+        bucket: { v: 1, name, createdMs: this.now(), region: options.region, owner: options.owner },
+      });
+    } catch (error) {
+      // us-east-1 answers 200 to an owner re-creating a bucket (AWS's legacy
+      // behaviour there); every other region answers BucketAlreadyOwnedByYou.
+      const existing = this.store.getBucket(name);
+      const legacyRegion = options.region === 'us-east-1' && existing?.region === 'us-east-1';
+      if (error instanceof ObjectError && error.code === 'BucketAlreadyOwnedByYou' && legacyRegion) return;
+      throw error;
+    }
   }
 
   async getBucket(name: string): Promise<BucketRecord> {
@@ -258,8 +280,8 @@ export class ObjectLayer implements ObjectService {
     output.partial = true;
     output.partsCount = parts.length;
     delete output.checksum;
-    if (object.checksum?.type === 'COMPOSITE' && part.checksum !== undefined) {
-      output.checksum = { algorithm: object.checksum.algorithm, value: part.checksum, type: 'COMPOSITE' };
+    if (object.checksum && part.checksum !== undefined) {
+      output.checksum = { algorithm: object.checksum.algorithm, value: part.checksum, type: object.checksum.type };
     }
   }
 
@@ -282,10 +304,10 @@ export class ObjectLayer implements ObjectService {
     return concatStreams(pieces.map((piece) => () => this.data.createReadStream(piece.blob, piece)));
   }
 
-  async deleteObjects(bucket: string, keys: string[]): Promise<DeleteResult> {
-    const result = await this.commit({ v: 1, type: 'DeleteObjects', bucket, keys });
+  async deleteObjects(bucket: string, entries: DeleteEntry[]): Promise<DeleteResult> {
+    const result = await this.commit({ v: 1, type: 'DeleteObjects', bucket, entries });
     await this.data.release(result.freed);
-    return { deleted: result.deleted };
+    return { deleted: result.deleted, refused: result.refused };
   }
 
   private readSource(source: CopySource): { object: ObjectRecord; start: number; end: number } {

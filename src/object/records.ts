@@ -46,6 +46,8 @@ export interface ObjectRecord {
   checksum?: ChecksumValue;
   /** Parts, in order, when the object came from a multipart upload. */
   parts?: ObjectPart[];
+  /** The upload that completed into this object, so a repeated Complete can succeed. */
+  uploadId?: string;
   /** Where the bytes live, in order; their sizes add up to sizeBytes. Empty for empty objects. */
   blobs: BlobRef[];
   storageClass: string;

@@ -4,7 +4,8 @@
 import type { Readable } from 'node:stream';
 import type { ChecksumAlgorithm, ChecksumType, ChecksumValue } from './checksums.js';
 import type { BucketRecord, ContentHeaders, ObjectRecord, PartRecord, UploadRecord } from './records.js';
-import type { WritePrecondition } from './commands.js';
+import type { DeleteEntry, WritePrecondition } from './commands.js';
+import type { ObjectErrorCode } from './errors.js';
 
 /** Checksums a client asserted for a body, checked after the last byte, before commit. */
 export interface BodyIntegrity {
@@ -164,10 +165,12 @@ export interface ListPartsOutput {
 
 export interface DeleteResult {
   deleted: string[];
+  refused: { key: string; code: ObjectErrorCode; message: string }[];
 }
 
 export interface ObjectService {
-  listBuckets(owner: string): Promise<BucketRecord[]>;
+  /** Buckets of the owner in name order, after `after` (exclusive), at most `limit`. */
+  listBuckets(owner: string, options?: { after?: string; prefix?: string; limit?: number }): Promise<{ buckets: BucketRecord[]; isTruncated: boolean }>;
   createBucket(name: string, options: { region: string; owner: string }): Promise<void>;
   /** Throws NoSuchBucket. */
   getBucket(name: string): Promise<BucketRecord>;
@@ -177,7 +180,7 @@ export interface ObjectService {
   /** Evaluates conditions (NotModified / PreconditionFailed) and range (InvalidRange). */
   getObject(input: GetObjectInput): Promise<GetObjectOutput>;
   /** Idempotent: deleting a missing key succeeds. */
-  deleteObjects(bucket: string, keys: string[]): Promise<DeleteResult>;
+  deleteObjects(bucket: string, entries: DeleteEntry[]): Promise<DeleteResult>;
   copyObject(input: CopyObjectInput): Promise<{ object: ObjectRecord; source: ObjectRecord }>;
   listObjects(input: ListObjectsInput): Promise<ListObjectsOutput>;
 

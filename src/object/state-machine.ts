@@ -6,7 +6,15 @@
 import { createHash } from 'node:crypto';
 import type { BlobRef } from '../backends/tier-store.js';
 import { combineCrcs, compositeChecksum, type ChecksumValue } from './checksums.js';
-import { fail, type CommandResult, type MetaCommand, type WritePrecondition } from './commands.js';
+import {
+  fail,
+  type CommandResult,
+  type CommandResults,
+  type DeleteCondition,
+  type MetaCommand,
+  type WritePrecondition,
+} from './commands.js';
+import { etagMatches } from './conditions.js';
 import { objectKey, partKey, partKeyEnd, uploadKey, bucketKeyEnd } from './keys.js';
 import type { MetaStore } from './meta-store.js';
 import type { ObjectPart, ObjectRecord, PartRecord } from './records.js';
@@ -73,14 +81,14 @@ export class MetaStateMachine {
 
   private checkPrecondition(current: ObjectRecord | undefined, precondition?: WritePrecondition) {
     if (!precondition) return undefined;
-    if (precondition.ifNoneMatchAny && current) {
+    if (precondition.ifNoneMatch !== undefined && current && etagMatches(precondition.ifNoneMatch, current.etag)) {
       return fail('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
         Condition: 'If-None-Match',
       });
     }
-    if (precondition.ifMatchEtag !== undefined) {
+    if (precondition.ifMatch !== undefined) {
       if (!current) return fail('NoSuchKey', 'The specified key does not exist.');
-      if (precondition.ifMatchEtag !== '*' && precondition.ifMatchEtag !== current.etag) {
+      if (!etagMatches(precondition.ifMatch, current.etag)) {
         return fail('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
           Condition: 'If-Match',
         });
@@ -99,17 +107,24 @@ export class MetaStateMachine {
     return { ok: true, freed: current ? current.blobs : [] };
   }
 
-  private deleteObjects({ bucket, keys }: Of<'DeleteObjects'>): CommandResult<'DeleteObjects'> {
+  private deleteObjects({ bucket, entries }: Of<'DeleteObjects'>): CommandResult<'DeleteObjects'> {
     if (!this.store.getBucket(bucket)) return fail('NoSuchBucket', 'The specified bucket does not exist');
     const freed: BlobRef[] = [];
-    for (const key of keys) {
+    const deleted: string[] = [];
+    const refused: CommandResults['DeleteObjects']['refused'] = [];
+    for (const { key, condition } of entries) {
       const storeKey = objectKey(bucket, key);
       const current = this.store.objects.get(storeKey);
+      if (current && condition && !deleteConditionHolds(condition, current)) {
+        refused.push({ key, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' });
+        continue;
+      }
+      deleted.push(key);
       if (!current) continue;
       freed.push(...current.blobs);
       this.store.objects.removeSync(storeKey);
     }
-    return { ok: true, deleted: keys, freed };
+    return { ok: true, deleted, refused, freed };
   }
 
   private createUpload({ upload }: Of<'CreateUpload'>): CommandResult<'CreateUpload'> {
@@ -147,22 +162,32 @@ export class MetaStateMachine {
   private completeUpload(command: Of<'CompleteUpload'>): CommandResult<'CompleteUpload'> {
     const { bucket, key, uploadId } = command;
     const upload = this.store.getUpload(bucket, key, uploadId);
-    if (!upload) return noSuchUpload();
+    if (!upload) {
+      // A retried Complete of an upload that already became this object succeeds again, as on AWS.
+      const completed = this.store.objects.get(objectKey(bucket, key));
+      if (completed?.uploadId === uploadId) return { ok: true, object: completed, freed: [] };
+      return noSuchUpload();
+    }
     if (command.parts.length === 0) {
       return fail('InvalidRequest', 'You must specify at least one part');
     }
     const chosen: PartRecord[] = [];
     let previousNumber = 0;
-    for (const requested of command.parts) {
-      if (requested.partNumber <= previousNumber) {
+    for (let i = 0; i < command.parts.length; i++) {
+      const requested = command.parts[i]!;
+      if (requested.partNumber < previousNumber) {
         return fail('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
       }
       previousNumber = requested.partNumber;
+      // A part number listed twice (a resent part) names the stored part if either entry matches it.
+      const sameNumber = command.parts.filter((other) => other.partNumber === requested.partNumber);
+      if (sameNumber.length > 1 && sameNumber[0] !== requested) continue;
       const stored = this.store.getPart(uploadId, requested.partNumber);
-      if (!stored || stored.etag !== requested.etag) {
+      const match = stored && sameNumber.find((entry) => entry.etag === stored.etag);
+      if (!stored || !match) {
         return fail('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.');
       }
-      if (requested.checksum !== undefined && upload.checksumAlgorithm && requested.checksum !== stored.checksum) {
+      if (match.checksum !== undefined && upload.checksumAlgorithm && match.checksum !== stored.checksum) {
         return fail('InvalidPart', `The checksum of part ${requested.partNumber} does not match the uploaded part.`);
       }
       chosen.push(stored);
@@ -201,6 +226,7 @@ export class MetaStateMachine {
       headers: upload.headers,
       userMeta: upload.userMeta,
       parts,
+      uploadId,
       blobs: chosen.flatMap((part) => (part.blob ? [part.blob] : [])),
       storageClass: upload.storageClass,
       owner: upload.owner,
@@ -212,6 +238,18 @@ export class MetaStateMachine {
     this.store.objects.putSync(objectKey(bucket, key), object);
     return { ok: true, object, freed };
   }
+}
+
+function deleteConditionHolds(condition: DeleteCondition, current: ObjectRecord): boolean {
+  if (condition.ifMatch !== undefined && !etagMatches(condition.ifMatch, current.etag)) return false;
+  if (
+    condition.ifMatchLastModifiedMs !== undefined &&
+    Math.floor(condition.ifMatchLastModifiedMs / 1000) !== Math.floor(current.lastModifiedMs / 1000)
+  ) {
+    return false;
+  }
+  if (condition.ifMatchSizeBytes !== undefined && condition.ifMatchSizeBytes !== current.sizeBytes) return false;
+  return true;
 }
 
 function noSuchUpload() {

@@ -125,7 +125,11 @@ function canonicalHeaders(rawHeaders: string[], signedHeaders: string[]): string
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const list = values.get(name) ?? [];
-    list.push(rawHeaders[i + 1]!.trim().replace(/\s+/g, ' '));
+    // Node reads header bytes as latin1; clients sign the UTF-8 text those bytes encode.
+    const raw = rawHeaders[i + 1]!;
+    // eslint-disable-next-line no-control-regex -- any byte above 0x7f means non-ASCII header text
+    const value = /[^\x00-\x7f]/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
+    list.push(value.trim().replace(/\s+/g, ' '));
     values.set(name, list);
   }
   return signedHeaders.map((name) => `${name}:${(values.get(name) ?? []).join(',')}\n`).join('');

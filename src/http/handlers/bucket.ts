@@ -4,21 +4,35 @@ import { childText } from '../xml/parse.js';
 import { bucketOf, type S3Context, type S3Handler } from '../context.js';
 import { isoDate, sendXml } from '../response.js';
 import { readXmlBody } from '../request-input.js';
+import { checkAclHeaders } from './acl.js';
 import { S3Error } from '../s3-errors.js';
-import { ownerFields } from './common.js';
+import { integerParam, ownerFields } from './common.js';
 
 const MAX_CONFIGURATION_BYTES = 64 * 1024;
 
 export const listBuckets: S3Handler = async (context) => {
-  const buckets = await context.services.objects.listBuckets(context.auth.credentials.ownerId);
+  const query = context.s3.query;
+  const token = query.get('continuation-token');
+  const prefix = query.get('prefix') ?? undefined;
+  const limit = integerParam(context, 'max-buckets', { fallback: 10_000, min: 1, max: 10_000 });
+  const after = token ? Buffer.from(token, 'base64url').toString('utf8') : undefined;
+  const { buckets, isTruncated } = await context.services.objects.listBuckets(context.auth.credentials.ownerId, {
+    ...(after !== undefined ? { after } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
+    limit,
+  });
+  const last = buckets[buckets.length - 1];
   sendXml(context.reply, 'ListAllMyBucketsResult', {
     Owner: ownerFields(context),
     Buckets: { Bucket: buckets.map((bucket) => ({ Name: bucket.name, CreationDate: isoDate(bucket.createdMs), BucketRegion: bucket.region })) },
+    ContinuationToken: isTruncated && last ? Buffer.from(last.name).toString('base64url') : undefined,
+    Prefix: prefix,
   });
 };
 
 export const createBucket: S3Handler = async (context: S3Context) => {
   const bucket = bucketOf(context);
+  checkAclHeaders(context);
   let region = context.services.region;
   const configuration = await readXmlBody(context, MAX_CONFIGURATION_BYTES);
   if (configuration) {

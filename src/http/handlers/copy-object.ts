@@ -8,6 +8,7 @@ import {
   parseUserMetadata,
   parseWritePrecondition,
 } from '../request-input.js';
+import { checkAclHeaders } from './acl.js';
 import { S3Error } from '../s3-errors.js';
 import { parseCopySource } from './copy-source.js';
 
@@ -16,6 +17,7 @@ export const copyObject: S3Handler = async (context) => {
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive' });
   }
+  checkAclHeaders(context);
   const source = parseCopySource(context, { allowRange: false });
   const checksumAlgorithm = parseChecksumAlgorithm(header(context, 'x-amz-checksum-algorithm'));
   const storageClass = parseStorageClass(context);

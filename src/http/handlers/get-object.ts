@@ -104,7 +104,7 @@ export const getObjectAttributes: S3Handler = async (context) => {
     const page = remaining.slice(0, maxParts);
     const truncated = remaining.length > page.length;
     fields.ObjectParts = {
-      TotalPartsCount: object.parts.length,
+      PartsCount: object.parts.length,
       PartNumberMarker: marker,
       NextPartNumberMarker: page.length > 0 ? page[page.length - 1]!.partNumber : marker,
       MaxParts: maxParts,

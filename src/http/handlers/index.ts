@@ -1,6 +1,7 @@
 // The handler table: one entry per S3 operation the router can produce. The
 // Record type makes a missing handler a compile error.
 import type { S3HandlerTable } from '../context.js';
+import { getBucketAcl, getBucketOwnershipControls, getObjectAcl, putBucketAcl, putObjectAcl } from './acl.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './bucket.js';
 import { copyObject } from './copy-object.js';
 import { deleteObject, deleteObjects } from './delete-object.js';
@@ -41,4 +42,9 @@ export const handlers: S3HandlerTable = {
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
+  GetBucketAcl: getBucketAcl,
+  PutBucketAcl: putBucketAcl,
+  GetObjectAcl: getObjectAcl,
+  PutObjectAcl: putObjectAcl,
+  GetBucketOwnershipControls: getBucketOwnershipControls,
 };

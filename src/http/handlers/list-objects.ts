@@ -71,7 +71,8 @@ export const listObjects: S3Handler = async (context) => {
   });
   sendXml(context.reply, 'ListBucketResult', {
     Name: bucketOf(context),
-    Prefix: params.encode(params.prefix),
+    // ListObjects (v1) never URL-encodes Prefix, only keys, markers and the delimiter.
+    Prefix: params.prefix,
     Marker: params.encode(marker),
     MaxKeys: params.maxKeys,
     Delimiter: params.delimiter !== undefined ? params.encode(params.delimiter) : undefined,
@@ -101,10 +102,7 @@ export const listObjectsV2: S3Handler = async (context) => {
   const query = context.s3.query;
   const token = query.get('continuation-token');
   const startAfter = query.get('start-after') ?? '';
-  if (token === '') {
-    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
-  }
-  const after = token !== null ? decodeContinuationToken(token) : startAfter;
+  const after = token ? decodeContinuationToken(token) : startAfter;
   const page = await context.services.objects.listObjects({
     bucket: bucketOf(context),
     prefix: params.prefix,
@@ -120,7 +118,7 @@ export const listObjectsV2: S3Handler = async (context) => {
     KeyCount: page.objects.length + page.commonPrefixes.length,
     Delimiter: params.delimiter !== undefined ? params.encode(params.delimiter) : undefined,
     IsTruncated: page.isTruncated,
-    ContinuationToken: token ?? undefined,
+    ContinuationToken: token || undefined,
     NextContinuationToken: page.isTruncated && page.lastReturned !== undefined ? encodeContinuationToken(page.lastReturned) : undefined,
     StartAfter: startAfter !== '' ? params.encode(startAfter) : undefined,
     Contents: page.objects.map((object) => contentsEntry(context, object, params, withOwner)),

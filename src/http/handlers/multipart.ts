@@ -20,6 +20,7 @@ import {
   readXmlBody,
 } from '../request-input.js';
 import { checksumFields, isoDate, quoteEtag, sendXml } from '../response.js';
+import { checkAclHeaders } from './acl.js';
 import { S3Error } from '../s3-errors.js';
 import type { XmlFields } from '../xml/build.js';
 import { children, childText } from '../xml/parse.js';
@@ -47,6 +48,7 @@ function parseChecksumType(text: string | undefined): ChecksumType | undefined {
 }
 
 export const createMultipartUpload: S3Handler = async (context) => {
+  checkAclHeaders(context);
   const checksumAlgorithm = parseChecksumAlgorithm(header(context, 'x-amz-checksum-algorithm'));
   const checksumType = parseChecksumType(header(context, 'x-amz-checksum-type'));
   const storageClass = parseStorageClass(context);

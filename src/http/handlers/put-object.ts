@@ -8,9 +8,11 @@ import {
   parseUserMetadata,
   parseWritePrecondition,
 } from '../request-input.js';
+import { checkAclHeaders } from './acl.js';
 import { MAX_OBJECT_SIZE_BYTES } from '../limits.js';
 
 export const putObject: S3Handler = async (context) => {
+  checkAclHeaders(context);
   const userMeta = parseUserMetadata(context);
   const headers = parseContentHeaders(context);
   const storageClass = parseStorageClass(context);
