@@ -52,6 +52,8 @@ export function sendS3Error(request: FastifyRequest, reply: FastifyReply, thrown
     return;
   }
   reply.status(error.status).headers(error.headers);
+  // A body we never read makes the connection unusable for the next request.
+  if (!request.raw.complete) reply.header('connection', 'close');
   if (request.method === 'HEAD' || error.status === 304) {
     reply.removeHeader('content-type');
     reply.header('content-length', 0).send();
@@ -74,6 +76,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
+    // Requests Node cannot even parse (oversized header section, broken framing)
+    // still get an S3 error document before the connection closes.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return;
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const s3Error = tooLarge
+        ? new S3Error('RequestHeaderSectionTooLarge', `Your request header section exceeds the maximum allowed size (${MAX_HEADER_BYTES} bytes).`)
+        : new S3Error('InvalidRequest', 'The request could not be parsed as HTTP/1.1.');
+      const body = errorXml(s3Error, '', newRequestId());
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
     // Invalid URLs and unsupported media types are S3 errors, not Fastify JSON.
     frameworkErrors: (error, request, reply) => {
       sendS3Error(request, reply, new S3Error('InvalidURI', `Couldn't parse the specified URI: ${error.message}`), log);

@@ -237,14 +237,16 @@ export async function readSmallBody(context: S3Context, maxBytes: number): Promi
   if (header(context, 'content-length') === undefined && header(context, 'transfer-encoding') === undefined) {
     return Buffer.alloc(0);
   }
+  const tooBig = () =>
+    new S3Error('MaxMessageLengthExceeded', 'Your request was too big.', { MaxMessageLengthBytes: String(maxBytes) });
+  const declared = parseLength(header(context, 'x-amz-decoded-content-length') ?? header(context, 'content-length'), 'Content-Length');
+  if (declared !== undefined && declared > maxBytes) throw tooBig();
   const body = openRequestBody(context, { maxSizeBytes: maxBytes, requireLength: false });
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of body.stream as AsyncIterable<Buffer>) {
     total += chunk.length;
-    if (total > maxBytes) {
-      throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.', { MaxMessageLengthBytes: String(maxBytes) });
-    }
+    if (total > maxBytes) throw tooBig();
     parts.push(chunk);
   }
   return Buffer.concat(parts);

@@ -29,6 +29,7 @@ export type HttpErrorCode =
   | 'MissingSecurityHeader'
   | 'NoSuchBucket'
   | 'NotImplemented'
+  | 'RequestHeaderSectionTooLarge'
   | 'RequestTimeTooSkewed'
   | 'RequestTimeout'
   | 'SignatureDoesNotMatch'
@@ -88,6 +89,7 @@ const STATUS: Record<S3ErrorCode, number> = {
   NotImplemented: 501,
   NotModified: 304,
   PreconditionFailed: 412,
+  RequestHeaderSectionTooLarge: 400,
   RequestTimeTooSkewed: 403,
   RequestTimeout: 400,
   ServiceUnavailable: 503,
