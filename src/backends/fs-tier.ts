@@ -4,7 +4,7 @@
 // Files nobody committed (crash between rename and the metadata commit, or an
 // interrupted write) are deleted by recover() at start.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -16,11 +16,15 @@ import {
   type TierStore,
 } from './tier-store.js';
 import { DirectorySyncer } from './directory-syncer.js';
+import { FdCache, type FdHandle } from './fd-cache.js';
+import { FdRangeReadStream } from './fd-read-stream.js';
 
 const FANOUT_DIRS = 256;
 /** Writes are gathered into chunks of this size before each write(2): fewer syscalls for big bodies. */
 const WRITE_GATHER_BYTES = 1024 * 1024;
 const READ_CHUNK_BYTES = 256 * 1024;
+/** Open descriptors kept for reads (the process limit here is far higher). */
+const FD_CACHE_ENTRIES = 4096;
 
 type FsBlobRef = Extract<BlobRef, { tier: 'fs' }>;
 
@@ -35,6 +39,7 @@ export class FsTier implements TierStore {
   readonly mode = 'file' as const;
   private readonly tmpDirectory: string;
   private readonly syncer = new DirectorySyncer();
+  private readonly fds = new FdCache(FD_CACHE_ENTRIES);
   private usedBytes = 0;
   private objectCount = 0;
   private capacityBytes = 0;
@@ -124,15 +129,24 @@ export class FsTier implements TierStore {
 
   createReadStream(ref: BlobRef, range: ReadRange): Readable {
     const fsRef = ref as FsBlobRef;
-    return createReadStream(this.blobPath(fsRef.id), {
-      start: range.start,
-      end: range.end - 1,
-      highWaterMark: Math.min(READ_CHUNK_BYTES, Math.max(range.end - range.start, 1)),
-    });
+    let handle: FdHandle | undefined;
+    return new FdRangeReadStream(
+      async () => {
+        handle = await this.fds.acquire(fsRef.id, this.blobPath(fsRef.id));
+        return handle.fd;
+      },
+      range.start,
+      range.end,
+      Math.min(READ_CHUNK_BYTES, Math.max(range.end - range.start, 1)),
+      () => {
+        if (handle) this.fds.release(handle);
+      },
+    );
   }
 
   async delete(ref: BlobRef): Promise<void> {
     const fsRef = ref as FsBlobRef;
+    this.fds.forget(fsRef.id);
     try {
       await fsp.unlink(this.blobPath(fsRef.id));
       this.usedBytes -= fsRef.size;
@@ -153,7 +167,9 @@ export class FsTier implements TierStore {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.fds.closeAll();
+  }
 }
 
 class FsBlobWriter implements BlobWriter {
