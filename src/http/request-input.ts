@@ -13,12 +13,15 @@ import type { ContentHeaders } from '../object/records.js';
 import type { BodyIntegrity, RangeRequest, ReadConditions } from '../object/service.js';
 import type { WritePrecondition } from '../object/commands.js';
 import { AwsChunkedDecoder } from './auth/aws-chunked.js';
+import { headerText } from './header-text.js';
 import { PayloadHashVerifier } from './auth/payload-hash.js';
 import { header, type S3Context } from './context.js';
 import { S3Error } from './s3-errors.js';
 import { parseXml, XmlSyntaxError, type XmlElement } from './xml/parse.js';
 
 export const MAX_USER_METADATA_BYTES = 2048;
+
+
 
 export interface RequestBody {
   stream: Readable;
@@ -158,7 +161,7 @@ export function parseUserMetadata(context: S3Context): Record<string, string> {
   for (const [name, value] of Object.entries(context.request.headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
     const metaName = name.slice('x-amz-meta-'.length);
-    const text = Array.isArray(value) ? value.join(',') : value;
+    const text = headerText(Array.isArray(value) ? value.join(',') : value);
     meta[metaName] = text;
     totalBytes += Buffer.byteLength(metaName) + Buffer.byteLength(text);
   }

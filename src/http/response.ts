@@ -49,8 +49,17 @@ export function objectHeaders(object: ObjectRecord): Record<string, string> {
   if (object.headers.cacheControl !== undefined) headers['cache-control'] = object.headers.cacheControl;
   if (object.headers.expires !== undefined) headers.expires = object.headers.expires;
   if (object.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = object.storageClass;
-  for (const [name, value] of Object.entries(object.userMeta)) headers[`x-amz-meta-${name}`] = value;
+  for (const [name, value] of Object.entries(object.userMeta)) headers[`x-amz-meta-${name}`] = headerBytes(value);
   return headers;
+}
+
+/**
+ * Header values go out as latin1 bytes. Text that fits latin1 is sent as such
+ * (what HTTP clients decode headers as); anything wider is sent as its UTF-8 bytes.
+ */
+export function headerBytes(text: string): string {
+  // eslint-disable-next-line no-control-regex -- only characters above 0xff need care
+  return /[^\x00-\xff]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 export function owner(id: string, displayName: string): XmlFields {

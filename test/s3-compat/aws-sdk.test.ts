@@ -95,7 +95,7 @@ t.test('AWS SDK v3 against strata', async (t) => {
         ContentType: 'application/x-test',
         CacheControl: 'max-age=60',
         ContentDisposition: 'attachment',
-        Metadata: { color: 'blue', 'mixed-case': 'Value' },
+        Metadata: { color: 'blue', 'mixed-case': 'Value', latin: 'Hello Worldé' },
         ChecksumAlgorithm: 'SHA256',
       }),
     );
@@ -105,7 +105,7 @@ t.test('AWS SDK v3 against strata', async (t) => {
     t.equal(get.ContentType, 'application/x-test');
     t.equal(get.CacheControl, 'max-age=60');
     t.equal(get.ContentDisposition, 'attachment');
-    t.same(get.Metadata, { color: 'blue', 'mixed-case': 'Value' });
+    t.same(get.Metadata, { color: 'blue', 'mixed-case': 'Value', latin: 'Hello Worldé' });
     t.equal(get.ChecksumSHA256, createHash('sha256').update(body).digest('base64'));
     t.ok(Buffer.from(await get.Body!.transformToByteArray()).equals(body), 'bytes round-trip');
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dir/a b+c.bin' }));

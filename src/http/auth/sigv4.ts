@@ -4,6 +4,7 @@
 // tells the body decoders how the payload is protected.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { S3Error } from '../s3-errors.js';
+import { headerText } from '../header-text.js';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -125,10 +126,7 @@ function canonicalHeaders(rawHeaders: string[], signedHeaders: string[]): string
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const list = values.get(name) ?? [];
-    // Node reads header bytes as latin1; clients sign the UTF-8 text those bytes encode.
-    const raw = rawHeaders[i + 1]!;
-    // eslint-disable-next-line no-control-regex -- any byte above 0x7f means non-ASCII header text
-    const value = /[^\x00-\x7f]/.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
+    const value = headerText(rawHeaders[i + 1]!);
     list.push(value.trim().replace(/\s+/g, ' '));
     values.set(name, list);
   }

@@ -118,7 +118,7 @@ export const listObjectsV2: S3Handler = async (context) => {
     KeyCount: page.objects.length + page.commonPrefixes.length,
     Delimiter: params.delimiter !== undefined ? params.encode(params.delimiter) : undefined,
     IsTruncated: page.isTruncated,
-    ContinuationToken: token || undefined,
+    ContinuationToken: token ?? undefined,
     NextContinuationToken: page.isTruncated && page.lastReturned !== undefined ? encodeContinuationToken(page.lastReturned) : undefined,
     StartAfter: startAfter !== '' ? params.encode(startAfter) : undefined,
     Contents: page.objects.map((object) => contentsEntry(context, object, params, withOwner)),
