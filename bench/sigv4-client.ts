@@ -24,20 +24,21 @@ function signingKey(secret: string, date: string, region: string): Buffer {
   return key;
 }
 
-/** Headers for a request whose path is already URI-encoded and has no query. */
+/** Headers for a request whose path is URI-encoded; `canonicalQuery` is sorted and encoded ('' for none). */
 export function signedHeaders(
   credentials: SigningCredentials,
   method: string,
   host: string,
   path: string,
   extra: Record<string, string> = {},
+  canonicalQuery = '',
 ): Record<string, string> {
   const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const date = amzDate.slice(0, 8);
   const headers: Record<string, string> = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate, ...extra };
   const names = Object.keys(headers).map((name) => name.toLowerCase()).sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const canonical = [method, path, '', names.map((n) => `${n}:${lower[n]!.trim()}\n`).join(''), names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
+  const canonical = [method, path, canonicalQuery, names.map((n) => `${n}:${lower[n]!.trim()}\n`).join(''), names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
   const scope = `${date}/${credentials.region}/s3/aws4_request`;
   const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
   const signature = createHmac('sha256', signingKey(credentials.secretAccessKey, date, credentials.region)).update(stringToSign).digest('hex');
