@@ -1,0 +1,91 @@
+// A minimal io_uring: raw syscalls on the kernel's uapi header, no liburing, so
+// a fresh machine builds the addon with nothing but g++. One ring, used only
+// from the thread that created it (the JS thread); no N-API in here.
+//
+// Invariants:
+// - SQEs are prepared with NextSqe() and become visible to the kernel only in
+//   Submit(); a full SQ returns nullptr (backpressure, never growth).
+// - The CQ is twice the SQ; callers keep in-flight requests <= SqEntries(), so
+//   completions never overflow.
+#pragma once
+
+#include <linux/io_uring.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace strata {
+
+class Uring {
+ public:
+  Uring() = default;
+  ~Uring();
+  Uring(const Uring&) = delete;
+  Uring& operator=(const Uring&) = delete;
+
+  // Sets up a ring with at least `entries` SQEs. Returns 0 or -errno
+  // (ENOSYS on old kernels, EPERM when io_uring_disabled or seccomp say no).
+  int Init(unsigned entries);
+
+  // Fills supported[op] for op < IORING_OP_LAST. Returns 0 or -errno.
+  int Probe(bool* supported, unsigned count);
+
+  int RegisterBuffers(const struct iovec* iovs, unsigned count);
+  int RegisterEventfd(int eventFd);
+
+  // A zeroed SQE to fill in, or nullptr when the SQ is full.
+  io_uring_sqe* NextSqe();
+
+  // Publishes prepared SQEs and enters the kernel once for all of them.
+  // Returns how many the kernel took, or -errno (EINTR is retried here).
+  int Submit();
+
+  // Calls fn(userData, result) for every ready completion, then releases them
+  // to the kernel in one store. Returns how many it consumed.
+  template <typename Fn>
+  unsigned Drain(Fn fn);
+
+  unsigned SqEntries() const { return sqEntries_; }
+  unsigned Unsubmitted() const { return sqeTail_ - sqeHead_; }
+  uint32_t Features() const { return features_; }
+
+ private:
+  int fd_ = -1;
+  uint32_t features_ = 0;
+  unsigned sqEntries_ = 0;
+
+  void* sqRing_ = nullptr;
+  size_t sqRingBytes_ = 0;
+  void* cqRing_ = nullptr;
+  size_t cqRingBytes_ = 0;
+  io_uring_sqe* sqes_ = nullptr;
+  size_t sqesBytes_ = 0;
+
+  unsigned* sqHead_ = nullptr;
+  unsigned* sqTail_ = nullptr;
+  unsigned sqMask_ = 0;
+  unsigned* sqArray_ = nullptr;
+  unsigned sqeTail_ = 0;  // next SQE we hand out
+  unsigned sqeHead_ = 0;  // first SQE not yet taken by the kernel
+
+  unsigned* cqHead_ = nullptr;
+  unsigned* cqTail_ = nullptr;
+  unsigned cqMask_ = 0;
+  io_uring_cqe* cqes_ = nullptr;
+};
+
+template <typename Fn>
+unsigned Uring::Drain(Fn fn) {
+  unsigned head = *cqHead_;  // only we write the head
+  unsigned tail = __atomic_load_n(cqTail_, __ATOMIC_ACQUIRE);
+  unsigned count = 0;
+  for (; head != tail; head++, count++) {
+    const io_uring_cqe& cqe = cqes_[head & cqMask_];
+    fn(cqe.user_data, cqe.res);
+  }
+  if (count > 0) __atomic_store_n(cqHead_, head, __ATOMIC_RELEASE);
+  return count;
+}
+
+}  // namespace strata

@@ -1,0 +1,151 @@
+// io_uring backend. Submission: Queue() only fills SQEs; the TypeScript side
+// calls Submit() once per event-loop turn, so every request issued in a turn
+// shares one io_uring_enter. Completion: eventfd -> uv_poll -> drain the CQ.
+#include "uring_backend.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <initializer_list>
+
+namespace strata {
+
+int UringBackend::Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size_t poolBytes,
+                       bool wantFixedBuffers) {
+  if (uv_version() < kUvMinVersion) return -ENOTSUP;
+  int rc = ring_.Init(queueDepth);
+  if (rc < 0) return rc;
+  if (ring_.SqEntries() < queueDepth) return -EINVAL;
+
+  bool supported[IORING_OP_LAST] = {};
+  rc = ring_.Probe(supported, IORING_OP_LAST);
+  if (rc < 0) return rc;
+  for (int op : {IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC, IORING_OP_FALLOCATE}) {
+    if (!supported[op]) return -EOPNOTSUPP;
+  }
+
+  pool_ = pool;
+  if (wantFixedBuffers && supported[IORING_OP_READ_FIXED] && supported[IORING_OP_WRITE_FIXED]) {
+    iovec iov{pool, poolBytes};
+    // Pinning the pool counts against RLIMIT_MEMLOCK for unprivileged users; when
+    // that refuses, plain READ/WRITE on the same memory still work.
+    int regRc = ring_.RegisterBuffers(&iov, 1);
+    features_.fixedBuffers = regRc == 0;
+    features_.fixedBuffersError = regRc;
+  }
+
+  eventFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (eventFd_ < 0) return -errno;
+  rc = ring_.RegisterEventfd(eventFd_);
+  if (rc < 0) {
+    close(eventFd_);
+    eventFd_ = -1;
+    return rc;
+  }
+
+  poll_ = static_cast<uv_poll_t*>(std::calloc(1, uv_handle_size(kUvPollType)));
+  if (poll_ == nullptr) return -ENOMEM;
+  rc = uv_poll_init(loop, poll_, eventFd_);
+  if (rc < 0) {
+    std::free(poll_);
+    poll_ = nullptr;
+    return rc;
+  }
+  uv_handle_set_data(reinterpret_cast<uv_handle_t*>(poll_), this);
+  rc = uv_poll_start(poll_, kUvReadable, OnEventfdReadable);
+  // An idle engine must not keep the process alive; SetBusy refs it while
+  // requests are in flight.
+  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (rc < 0) return rc;  // Close() (from the destructor) releases the handle
+
+  features_.sqEntries = ring_.SqEntries();
+  features_.kernelFeatures = ring_.Features();
+  return 0;
+}
+
+int UringBackend::Queue(uint32_t tag, const IoRequest& r) {
+  io_uring_sqe* sqe = ring_.NextSqe();
+  if (sqe == nullptr) return -EBUSY;
+  sqe->fd = r.fd;
+  sqe->user_data = tag;
+  switch (r.op) {
+    case IoOpcode::Read:
+    case IoOpcode::Write: {
+      bool read = r.op == IoOpcode::Read;
+      if (features_.fixedBuffers) {
+        sqe->opcode = read ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED;
+        sqe->buf_index = 0;  // the whole pool is registered buffer 0
+      } else {
+        sqe->opcode = read ? IORING_OP_READ : IORING_OP_WRITE;
+      }
+      sqe->addr = reinterpret_cast<uint64_t>(r.buf);
+      sqe->len = r.lengthBytes;
+      sqe->off = static_cast<uint64_t>(r.offsetBytes);
+      break;
+    }
+    case IoOpcode::Fsync:
+    case IoOpcode::Fdatasync:
+      sqe->opcode = IORING_OP_FSYNC;
+      sqe->fsync_flags = r.op == IoOpcode::Fdatasync ? IORING_FSYNC_DATASYNC : 0;
+      break;
+    case IoOpcode::Fallocate:
+      // The fallocate SQE carries the length in addr and the mode in len.
+      sqe->opcode = IORING_OP_FALLOCATE;
+      sqe->off = static_cast<uint64_t>(r.offsetBytes);
+      sqe->addr = static_cast<uint64_t>(r.rangeBytes);
+      sqe->len = static_cast<uint32_t>(r.mode);
+      break;
+  }
+  return 0;
+}
+
+void UringBackend::SetBusy(bool busy) {
+  if (poll_ == nullptr || busy == busy_) return;
+  busy_ = busy;
+  auto* handle = reinterpret_cast<uv_handle_t*>(poll_);
+  if (busy) {
+    uv_ref(handle);
+  } else {
+    uv_unref(handle);
+  }
+}
+
+void UringBackend::OnEventfdReadable(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<UringBackend*>(uv_handle_get_data(reinterpret_cast<uv_handle_t*>(handle)));
+  if (self != nullptr) self->DrainCompletions();
+}
+
+void UringBackend::DrainCompletions() {
+  // Reset the counter before draining: a completion posted after the drain
+  // makes the eventfd readable again, so none is left waiting.
+  uint64_t ignored;
+  while (read(eventFd_, &ignored, sizeof ignored) < 0 && errno == EINTR) {
+  }
+  unsigned drained;
+  do {
+    drained = ring_.Drain([this](uint64_t userData, int32_t result) {
+      sink_->Complete(static_cast<uint32_t>(userData), result);
+    });
+  } while (drained > 0);
+  sink_->Deliver();
+}
+
+void UringBackend::Close() {
+  if (poll_ != nullptr) {
+    // libuv requires the fd to stay open until the handle stops watching it.
+    uv_poll_stop(poll_);
+    uv_handle_set_data(reinterpret_cast<uv_handle_t*>(poll_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { std::free(h); });
+    poll_ = nullptr;
+  }
+  if (eventFd_ >= 0) {
+    close(eventFd_);
+    eventFd_ = -1;
+  }
+  // The ring itself is released by ~Uring; in-flight requests are finished or
+  // cancelled by the kernel, and registered pages stay pinned until then.
+}
+
+}  // namespace strata
