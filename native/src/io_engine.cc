@@ -78,21 +78,25 @@ Napi::Value IoEngine::Open(const Napi::CallbackInfo& info) {
 
 int IoEngine::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t kind, queueDepth, poolBytes;
+  int64_t kind, queueDepth, poolBytes, deliverBatchMax;
   if (!IntArg(info, 0, &kind) || !IntArg(info, 1, &queueDepth) || !IntArg(info, 2, &poolBytes)) return -EINVAL;
-  if (!info[3].IsBoolean() || !info[4].IsTypedArray() || !info[5].IsFunction()) {
-    Napi::TypeError::New(env, "openIoEngine(kind, queueDepth, poolBytes, fixedBuffers, completions, onComplete)")
+  if (!info[3].IsBoolean() || !IntArg(info, 4, &deliverBatchMax) || !info[5].IsTypedArray() ||
+      !info[6].IsFunction()) {
+    Napi::TypeError::New(env,
+                         "openIoEngine(kind, queueDepth, poolBytes, fixedBuffers, deliverBatchMax, completions, "
+                         "onComplete)")
         .ThrowAsJavaScriptException();
     return -EINVAL;
   }
   bool fixedBuffers = info[3].As<Napi::Boolean>().Value();
   if (kind != kKindUring && kind != kKindThreadpool) return -EINVAL;
   if (queueDepth < 1 || queueDepth > kQueueDepthMax) return -EINVAL;
+  if (deliverBatchMax < 1 || deliverBatchMax > queueDepth) return -EINVAL;
   if (poolBytes < static_cast<int64_t>(kPageBytes) || poolBytes > static_cast<int64_t>(kPoolBytesMax) ||
       poolBytes % kPageBytes != 0) {
     return -EINVAL;
   }
-  auto completions = info[4].As<Napi::TypedArray>();
+  auto completions = info[5].As<Napi::TypedArray>();
   if (completions.TypedArrayType() != napi_int32_array ||
       completions.ElementLength() < 2 * static_cast<size_t>(queueDepth)) {
     return -EINVAL;
@@ -116,7 +120,7 @@ int IoEngine::Start(const Napi::CallbackInfo& info) {
   auto completionArray = completions.As<Napi::Int32Array>();
   completions_ = completionArray.Data();
   completionsRef_ = Napi::Persistent(completionArray);
-  onComplete_ = Napi::Persistent(info[5].As<Napi::Function>());
+  onComplete_ = Napi::Persistent(info[6].As<Napi::Function>());
   if (napi_async_init(env, Value(), Napi::String::New(env, "strata.io"), &asyncContext_) != napi_ok) {
     asyncContext_ = nullptr;
     return -ENOMEM;
@@ -129,7 +133,8 @@ int IoEngine::Start(const Napi::CallbackInfo& info) {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, reinterpret_cast<struct uv_loop_s**>(&loop)) != napi_ok) return -ENOTSUP;
     auto uring = std::make_unique<UringBackend>(this);
-    rc = uring->Init(loop, static_cast<unsigned>(queueDepth), pool_, poolBytes_, fixedBuffers);
+    rc = uring->Init(loop, static_cast<unsigned>(queueDepth), pool_, poolBytes_, fixedBuffers,
+                     static_cast<unsigned>(deliverBatchMax));
     if (rc < 0) return rc;
     const UringFeatures& features = uring->Features();
     self.Set("kind", "io_uring");

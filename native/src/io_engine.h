@@ -24,7 +24,7 @@ namespace strata {
 class IoEngine final : public Napi::ObjectWrap<IoEngine>, public CompletionSink {
  public:
   static Napi::Function DefineClass(Napi::Env env);
-  // openIoEngine(kind, queueDepth, poolBytes, fixedBuffers, completions, onComplete)
+  // openIoEngine(kind, queueDepth, poolBytes, fixedBuffers, deliverBatchMax, completions, onComplete)
   // -> engine object, or -errno when the backend cannot start.
   static Napi::Value Open(const Napi::CallbackInfo& info);
 

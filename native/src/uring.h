@@ -41,10 +41,10 @@ class Uring {
   // Returns how many the kernel took, or -errno (EINTR is retried here).
   int Submit();
 
-  // Calls fn(userData, result) for every ready completion, then releases them
-  // to the kernel in one store. Returns how many it consumed.
+  // Calls fn(userData, result) for up to maxCount ready completions, then
+  // releases them to the kernel in one store. Returns how many it consumed.
   template <typename Fn>
-  unsigned Drain(Fn fn);
+  unsigned Drain(Fn fn, unsigned maxCount);
 
   unsigned SqEntries() const { return sqEntries_; }
   unsigned Unsubmitted() const { return sqeTail_ - sqeHead_; }
@@ -76,11 +76,11 @@ class Uring {
 };
 
 template <typename Fn>
-unsigned Uring::Drain(Fn fn) {
+unsigned Uring::Drain(Fn fn, unsigned maxCount) {
   unsigned head = *cqHead_;  // only we write the head
   unsigned tail = __atomic_load_n(cqTail_, __ATOMIC_ACQUIRE);
   unsigned count = 0;
-  for (; head != tail; head++, count++) {
+  for (; head != tail && count < maxCount; head++, count++) {
     const io_uring_cqe& cqe = cqes_[head & cqMask_];
     fn(cqe.user_data, cqe.res);
   }

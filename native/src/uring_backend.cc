@@ -13,8 +13,9 @@
 namespace strata {
 
 int UringBackend::Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size_t poolBytes,
-                       bool wantFixedBuffers) {
+                       bool wantFixedBuffers, unsigned deliverBatchMax) {
   if (uv_version() < kUvMinVersion) return -ENOTSUP;
+  deliverBatchMax_ = deliverBatchMax;
   int rc = ring_.Init(queueDepth);
   if (rc < 0) return rc;
   if (ring_.SqEntries() < queueDepth) return -EINVAL;
@@ -123,13 +124,18 @@ void UringBackend::DrainCompletions() {
   uint64_t ignored;
   while (read(eventFd_, &ignored, sizeof ignored) < 0 && errno == EINTR) {
   }
+  // Deliver in chunks of deliverBatchMax: JavaScript reissues follow-up
+  // requests (and submits them) after each chunk, so the device gets new work
+  // while the rest of a large batch is still being processed. Delivering all
+  // at once lets a full queue drain to empty before anything is resubmitted,
+  // and the queue then moves in lockstep convoys.
   unsigned drained;
   do {
-    drained = ring_.Drain([this](uint64_t userData, int32_t result) {
-      sink_->Complete(static_cast<uint32_t>(userData), result);
-    });
+    drained = ring_.Drain(
+        [this](uint64_t userData, int32_t result) { sink_->Complete(static_cast<uint32_t>(userData), result); },
+        deliverBatchMax_);
+    sink_->Deliver();
   } while (drained > 0);
-  sink_->Deliver();
 }
 
 void UringBackend::Close() {

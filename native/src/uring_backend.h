@@ -27,8 +27,10 @@ class UringBackend final : public IoBackend {
 
   // Creates the ring, probes the opcodes we need (EOPNOTSUPP if one is
   // missing), registers the pool when asked and the eventfd, and starts
-  // watching it on `loop`. Returns 0 or -errno; on failure nothing is left open.
-  int Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size_t poolBytes, bool wantFixedBuffers);
+  // watching it on `loop`. Completions reach JavaScript in chunks of at most
+  // deliverBatchMax. Returns 0 or -errno; on failure nothing is left open.
+  int Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size_t poolBytes, bool wantFixedBuffers,
+           unsigned deliverBatchMax);
 
   int Queue(uint32_t tag, const IoRequest& request) override;
   int Submit() override { return ring_.Submit(); }
@@ -46,6 +48,7 @@ class UringBackend final : public IoBackend {
   int eventFd_ = -1;
   uv_poll_t* poll_ = nullptr;
   bool busy_ = false;
+  unsigned deliverBatchMax_ = 1;
   uint8_t* pool_ = nullptr;
   UringFeatures features_;
 };

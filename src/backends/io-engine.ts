@@ -27,6 +27,12 @@ export interface IoEngineOptions {
   slots?: number;
   /** Register the pool with the ring (READ_FIXED/WRITE_FIXED). Default true. */
   fixedBuffers?: boolean;
+  /**
+   * io_uring: most completions handed to JavaScript per native→JS call. Small
+   * chunks let follow-up requests reach the device while the rest of a batch
+   * is still being processed (see bench/RESULTS.md). Default 2.
+   */
+  deliverBatchMax?: number;
 }
 
 export type IoRequest =
@@ -267,11 +273,15 @@ export function openIoEngine(options: IoEngineOptions = {}): IoEngine {
   const kind = resolveEngineKind(options.kind);
   const poolBytes = slots * slotBytes;
   const fixedBuffers = options.fixedBuffers ?? true;
+  const deliverBatchMax = options.deliverBatchMax ?? Math.min(2, queueDepth);
+  if (!Number.isInteger(deliverBatchMax) || deliverBatchMax < 1 || deliverBatchMax > queueDepth) {
+    throw new RangeError(`deliverBatchMax must be an integer in [1, queueDepth], not ${deliverBatchMax}`);
+  }
   let fallbackReason: string | undefined;
-  let started = startNative(kind === 'threadpool' ? 'threadpool' : 'io_uring', { queueDepth, poolBytes, fixedBuffers });
+  let started = startNative(kind === 'threadpool' ? 'threadpool' : 'io_uring', { queueDepth, poolBytes, fixedBuffers, deliverBatchMax });
   if (typeof started === 'number' && kind === 'auto') {
     fallbackReason = new IoError(started, { syscall: 'io_uring_setup' }).message;
-    started = startNative('threadpool', { queueDepth, poolBytes, fixedBuffers });
+    started = startNative('threadpool', { queueDepth, poolBytes, fixedBuffers, deliverBatchMax });
   }
   if (typeof started === 'number') {
     throw new IoError(started, { syscall: kind === 'threadpool' ? 'openIoEngine' : 'io_uring_setup' });
@@ -290,7 +300,7 @@ interface Started {
 
 function startNative(
   kind: IoEngineKind,
-  options: { queueDepth: number; poolBytes: number; fixedBuffers: boolean },
+  options: { queueDepth: number; poolBytes: number; fixedBuffers: boolean; deliverBatchMax: number },
 ): Started | number {
   const completions = new Int32Array(2 * options.queueDepth);
   const sink: Started['sink'] = { target: undefined };
@@ -299,6 +309,7 @@ function startNative(
     options.queueDepth,
     options.poolBytes,
     options.fixedBuffers,
+    options.deliverBatchMax,
     completions,
     (count) => sink.target?.onComplete(count),
   );

@@ -21,6 +21,7 @@ export interface NativeAddon {
     queueDepth: number,
     poolBytes: number,
     fixedBuffers: boolean,
+    deliverBatchMax: number,
     completions: Int32Array,
     onComplete: (count: number) => void,
   ): NativeIoEngine | number;
