@@ -42,9 +42,11 @@ class IoBackend {
   virtual int Submit() = 0;
   // Keeps the event loop alive while requests are in flight, and only then.
   virtual void SetBusy(bool busy) = 0;
-  // Stops watching for completions. Requests still in flight are abandoned:
-  // the memory they touch must outlive them (the pool is freed by its
-  // ArrayBuffer's finalizer, never here).
+  // Stops watching for completions and releases kernel resources. Requests
+  // still in flight are abandoned: the memory they touch must outlive them (the
+  // pool is freed by its ArrayBuffer's finalizer, never here). Safe to call
+  // from inside CompletionSink::Deliver (JavaScript closing the engine from a
+  // completion callback); the object itself stays valid until destroyed.
   virtual void Close() = 0;
 };
 

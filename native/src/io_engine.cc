@@ -165,18 +165,14 @@ void IoEngine::OnEnvCleanup(void* self) {
   auto* engine = static_cast<IoEngine*>(self);
   engine->cleanupHookAdded_ = false;
   engine->open_ = false;
-  if (engine->backend_) {
-    engine->backend_->Close();
-    engine->backend_.reset();
-  }
+  if (engine->backend_) engine->backend_->Close();
 }
 
 void IoEngine::Shutdown() {
   open_ = false;
-  if (backend_) {
-    backend_->Close();
-    backend_.reset();
-  }
+  // Close but keep the backend object: this may run inside its own completion
+  // loop (JavaScript closing the engine from a callback). ~IoEngine frees it.
+  if (backend_) backend_->Close();
   if (cleanupHookAdded_) {
     napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
     cleanupHookAdded_ = false;

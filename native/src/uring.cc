@@ -39,11 +39,15 @@ void* MapRing(int fd, size_t bytes, off_t what) {
 
 }  // namespace
 
-Uring::~Uring() {
+void Uring::Release() {
   if (sqes_ != nullptr) munmap(sqes_, sqesBytes_);
   if (cqRing_ != nullptr && cqRing_ != sqRing_) munmap(cqRing_, cqRingBytes_);
   if (sqRing_ != nullptr) munmap(sqRing_, sqRingBytes_);
   if (fd_ >= 0) close(fd_);
+  sqes_ = nullptr;
+  cqRing_ = sqRing_ = nullptr;
+  fd_ = -1;
+  sqEntries_ = 0;
 }
 
 int Uring::Init(unsigned entries) {

@@ -20,13 +20,17 @@ namespace strata {
 class Uring {
  public:
   Uring() = default;
-  ~Uring();
+  ~Uring() { Release(); }
   Uring(const Uring&) = delete;
   Uring& operator=(const Uring&) = delete;
 
   // Sets up a ring with at least `entries` SQEs. Returns 0 or -errno
   // (ENOSYS on old kernels, EPERM when io_uring_disabled or seccomp say no).
   int Init(unsigned entries);
+
+  // Unmaps the rings and closes the ring fd; the kernel finishes or cancels
+  // whatever is still in flight. Idempotent.
+  void Release();
 
   // Fills supported[op] for op < IORING_OP_LAST. Returns 0 or -errno.
   int Probe(bool* supported, unsigned count);

@@ -67,6 +67,7 @@ int UringBackend::Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size
 }
 
 int UringBackend::Queue(uint32_t tag, const IoRequest& r) {
+  if (closed_) return -ECANCELED;
   io_uring_sqe* sqe = ring_.NextSqe();
   if (sqe == nullptr) return -EBUSY;
   sqe->fd = r.fd;
@@ -135,6 +136,9 @@ void UringBackend::DrainCompletions() {
         [this](uint64_t userData, int32_t result) { sink_->Complete(static_cast<uint32_t>(userData), result); },
         deliverBatchMax_);
     sink_->Deliver();
+    // JavaScript may have closed the engine from inside Deliver; the ring is
+    // gone then, so stop touching it.
+    if (closed_) return;
   } while (drained > 0);
 }
 
@@ -150,8 +154,10 @@ void UringBackend::Close() {
     close(eventFd_);
     eventFd_ = -1;
   }
-  // The ring itself is released by ~Uring; in-flight requests are finished or
-  // cancelled by the kernel, and registered pages stay pinned until then.
+  // In-flight requests are finished or cancelled by the kernel, and registered
+  // pages stay pinned until then, so the pool memory cannot be reused under them.
+  ring_.Release();
+  closed_ = true;
 }
 
 }  // namespace strata

@@ -4,6 +4,7 @@
 // in one pass and delivered to JavaScript in one call.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
@@ -33,7 +34,7 @@ class UringBackend final : public IoBackend {
            unsigned deliverBatchMax);
 
   int Queue(uint32_t tag, const IoRequest& request) override;
-  int Submit() override { return ring_.Submit(); }
+  int Submit() override { return closed_ ? -ECANCELED : ring_.Submit(); }
   void SetBusy(bool busy) override;
   void Close() override;
 
@@ -48,6 +49,7 @@ class UringBackend final : public IoBackend {
   int eventFd_ = -1;
   uv_poll_t* poll_ = nullptr;
   bool busy_ = false;
+  bool closed_ = false;
   unsigned deliverBatchMax_ = 1;
   uint8_t* pool_ = nullptr;
   UringFeatures features_;

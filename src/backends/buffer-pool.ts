@@ -66,9 +66,13 @@ export class BufferPool {
     for (let index = this.slotCount - 1; index >= 0; index--) this.free.push(this.slots[index]!);
   }
 
-  /** A free slot now, or undefined; never waits. */
+  /**
+   * A free slot now, or undefined; never waits. Fair to waiters: serveWaiters()
+   * runs after every release, so whenever a slot is free, every waiter left is
+   * a writer over its quota, which this caller may overtake only as a reader.
+   */
   tryAcquire(purpose: SlotPurpose = 'read'): PoolSlot | undefined {
-    if (this.waiters.length > 0 || !this.canTake(purpose)) return undefined;
+    if (!this.canTake(purpose)) return undefined;
     return this.take(purpose);
   }
 
