@@ -29,11 +29,18 @@ export async function runIoBench(options: {
   runtimeSeconds: number;
   engine?: IoEngineKind;
   sizeBytes?: number;
+  deliverBatchMax?: number;
 }): Promise<IoBenchResult> {
   const { bs, iodepth } = options;
   const sizeBytes = options.sizeBytes ?? (await stat(options.file)).size;
   const blocks = Math.floor(sizeBytes / bs);
-  const engine = openIoEngine({ kind: options.engine ?? 'auto', queueDepth: iodepth, slotBytes: bs, slots: iodepth });
+  const engine = openIoEngine({
+    kind: options.engine ?? 'auto',
+    queueDepth: iodepth,
+    slotBytes: bs,
+    slots: iodepth,
+    deliverBatchMax: options.deliverBatchMax === undefined ? undefined : Math.min(options.deliverBatchMax, iodepth),
+  });
   const file = await IoFile.open(engine, options.file);
   const slots = await Promise.all(Array.from({ length: iodepth }, () => engine.pool.acquire('read')));
   for (const slot of slots) slot.bytes.fill(0x5a);
@@ -81,7 +88,6 @@ export async function runIoBench(options: {
   });
   const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
   const submits = engine.stats().submits - startSubmits;
-  if (process.env.IO_BENCH_DEBUG) console.error(engine.stats());
   for (const slot of slots) engine.pool.release(slot);
   await file.close();
   const kind = engine.kind;
@@ -109,6 +115,7 @@ async function main(): Promise<void> {
       iodepth: { type: 'string', default: '32' },
       'runtime-s': { type: 'string', default: '10' },
       engine: { type: 'string' },
+      'deliver-batch-max': { type: 'string' },
     },
   });
   if (values.file === undefined) throw new Error('--file is required');
@@ -121,6 +128,7 @@ async function main(): Promise<void> {
     iodepth: Number(values.iodepth),
     runtimeSeconds: Number(values['runtime-s']),
     engine: values.engine as IoEngineKind | undefined,
+    deliverBatchMax: values['deliver-batch-max'] === undefined ? undefined : Number(values['deliver-batch-max']),
   });
   console.log(JSON.stringify(result));
 }
