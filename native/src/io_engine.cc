@@ -16,6 +16,8 @@ namespace {
 
 constexpr int kKindUring = 0;
 constexpr int kKindThreadpool = 1;
+constexpr int64_t kFlagFixedBuffers = 1;  // register the pool with the ring
+constexpr int64_t kFlagDeferTaskrun = 2;  // DEFER_TASKRUN where it is safe
 constexpr size_t kPageBytes = 4096;
 // io_uring registers at most 1 GiB per fixed buffer; the pool is one buffer.
 constexpr size_t kPoolBytesMax = size_t{1} << 30;
@@ -78,17 +80,19 @@ Napi::Value IoEngine::Open(const Napi::CallbackInfo& info) {
 
 int IoEngine::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t kind, queueDepth, poolBytes, deliverBatchMax;
-  if (!IntArg(info, 0, &kind) || !IntArg(info, 1, &queueDepth) || !IntArg(info, 2, &poolBytes)) return -EINVAL;
-  if (!info[3].IsBoolean() || !IntArg(info, 4, &deliverBatchMax) || !info[5].IsTypedArray() ||
-      !info[6].IsFunction()) {
+  int64_t kind, queueDepth, poolBytes, flags, deliverBatchMax;
+  if (!IntArg(info, 0, &kind) || !IntArg(info, 1, &queueDepth) || !IntArg(info, 2, &poolBytes) ||
+      !IntArg(info, 3, &flags) || !IntArg(info, 4, &deliverBatchMax)) {
+    return -EINVAL;
+  }
+  if (!info[5].IsTypedArray() || !info[6].IsFunction()) {
     Napi::TypeError::New(env,
-                         "openIoEngine(kind, queueDepth, poolBytes, fixedBuffers, deliverBatchMax, completions, "
-                         "onComplete)")
+                         "openIoEngine(kind, queueDepth, poolBytes, flags, deliverBatchMax, completions, onComplete)")
         .ThrowAsJavaScriptException();
     return -EINVAL;
   }
-  bool fixedBuffers = info[3].As<Napi::Boolean>().Value();
+  bool fixedBuffers = (flags & kFlagFixedBuffers) != 0;
+  bool deferTaskrun = (flags & kFlagDeferTaskrun) != 0;
   if (kind != kKindUring && kind != kKindThreadpool) return -EINVAL;
   if (queueDepth < 1 || queueDepth > kQueueDepthMax) return -EINVAL;
   if (deliverBatchMax < 1 || deliverBatchMax > queueDepth) return -EINVAL;
@@ -134,7 +138,7 @@ int IoEngine::Start(const Napi::CallbackInfo& info) {
     if (napi_get_uv_event_loop(env, reinterpret_cast<struct uv_loop_s**>(&loop)) != napi_ok) return -ENOTSUP;
     auto uring = std::make_unique<UringBackend>(this);
     rc = uring->Init(loop, static_cast<unsigned>(queueDepth), pool_, poolBytes_, fixedBuffers,
-                     static_cast<unsigned>(deliverBatchMax));
+                     static_cast<unsigned>(deliverBatchMax), deferTaskrun);
     if (rc < 0) return rc;
     const UringFeatures& features = uring->Features();
     self.Set("kind", "io_uring");
@@ -142,6 +146,7 @@ int IoEngine::Start(const Napi::CallbackInfo& info) {
     self.Set("fixedBuffersErrno", Napi::Number::New(env, features.fixedBuffersError));
     self.Set("sqEntries", Napi::Number::New(env, features.sqEntries));
     self.Set("kernelFeatures", Napi::Number::New(env, features.kernelFeatures));
+    self.Set("deferTaskrun", features.deferTaskrun);
     backend_ = std::move(uring);
   } else {
     auto pool = std::make_unique<ThreadpoolBackend>(env, this);
@@ -152,6 +157,7 @@ int IoEngine::Start(const Napi::CallbackInfo& info) {
     self.Set("fixedBuffersErrno", Napi::Number::New(env, 0));
     self.Set("sqEntries", Napi::Number::New(env, 0));
     self.Set("kernelFeatures", Napi::Number::New(env, 0));
+    self.Set("deferTaskrun", false);
     backend_ = std::move(pool);
   }
   if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) cleanupHookAdded_ = true;

@@ -24,7 +24,8 @@ namespace strata {
 class IoEngine final : public Napi::ObjectWrap<IoEngine>, public CompletionSink {
  public:
   static Napi::Function DefineClass(Napi::Env env);
-  // openIoEngine(kind, queueDepth, poolBytes, fixedBuffers, deliverBatchMax, completions, onComplete)
+  // openIoEngine(kind, queueDepth, poolBytes, flags, deliverBatchMax, completions, onComplete)
+  // flags: 1 = register the pool as a fixed buffer, 2 = DEFER_TASKRUN where safe.
   // -> engine object, or -errno when the backend cannot start.
   static Napi::Value Open(const Napi::CallbackInfo& info);
 

@@ -46,26 +46,32 @@ void Uring::Release() {
   if (fd_ >= 0) close(fd_);
   sqes_ = nullptr;
   cqRing_ = sqRing_ = nullptr;
+  sqFlags_ = nullptr;
   fd_ = -1;
   sqEntries_ = 0;
 }
 
-int Uring::Init(unsigned entries) {
+int Uring::Init(unsigned entries, bool deferTaskrun) {
+  // Most capable first; a kernel that does not know a flag says EINVAL and we
+  // try the next set. SUBMIT_ALL (5.18) keeps submitting past an SQE that
+  // fails early, so one bad request cannot strand the rest of a batch; CLAMP
+  // caps absurd sizes.
+  constexpr unsigned kBase = IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE;
+  constexpr unsigned kDefer = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+  const unsigned attempts[] = {kBase | IORING_SETUP_SUBMIT_ALL | kDefer, kBase | IORING_SETUP_SUBMIT_ALL, kBase};
   io_uring_params p;
-  std::memset(&p, 0, sizeof p);
-  // SUBMIT_ALL (5.18) keeps submitting past an SQE that fails early, so one bad
-  // request cannot strand the rest of a batch; CLAMP caps absurd sizes.
-  p.flags = IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-  p.cq_entries = entries * 2;
-  int fd = SysSetup(entries, &p);
-  if (fd < 0 && errno == EINVAL) {
+  int fd = -1;
+  for (unsigned flags : attempts) {
+    if ((flags & kDefer) != 0 && !deferTaskrun) continue;
     std::memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_CLAMP | IORING_SETUP_CQSIZE;
+    p.flags = flags;
     p.cq_entries = entries * 2;
     fd = SysSetup(entries, &p);
+    if (fd >= 0 || errno != EINVAL) break;
   }
   if (fd < 0) return -errno;
   fd_ = fd;
+  deferTaskrun_ = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
   features_ = p.features;
   sqEntries_ = p.sq_entries;
 
@@ -88,6 +94,7 @@ int Uring::Init(unsigned entries) {
   if (sqes == nullptr) return -errno;
   sqes_ = static_cast<io_uring_sqe*>(sqes);
 
+  sqFlags_ = At<unsigned>(sqRing_, p.sq_off.flags);
   sqHead_ = At<unsigned>(sqRing_, p.sq_off.head);
   sqTail_ = At<unsigned>(sqRing_, p.sq_off.tail);
   sqMask_ = *At<unsigned>(sqRing_, p.sq_off.ring_mask);
@@ -138,13 +145,24 @@ io_uring_sqe* Uring::NextSqe() {
   return sqe;
 }
 
+int Uring::RunTaskWork() {
+  int rc;
+  do {
+    rc = SysEnter(fd_, 0, 0, IORING_ENTER_GETEVENTS);
+  } while (rc < 0 && errno == EINTR);
+  return rc < 0 ? -errno : 0;
+}
+
 int Uring::Submit() {
   unsigned toSubmit = sqeTail_ - sqeHead_;
   if (toSubmit == 0) return 0;
   __atomic_store_n(sqTail_, sqeTail_, __ATOMIC_RELEASE);
+  // GETEVENTS with min_complete 0 never waits; it lets completion work that is
+  // already pending post its CQEs in the same system call (fio does the same).
+  const unsigned flags = deferTaskrun_ ? IORING_ENTER_GETEVENTS : 0;
   int taken;
   do {
-    taken = SysEnter(fd_, toSubmit, 0, 0);
+    taken = SysEnter(fd_, toSubmit, 0, flags);
   } while (taken < 0 && errno == EINTR);
   if (taken < 0) return -errno;
   sqeHead_ += static_cast<unsigned>(taken);

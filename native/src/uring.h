@@ -26,7 +26,11 @@ class Uring {
 
   // Sets up a ring with at least `entries` SQEs. Returns 0 or -errno
   // (ENOSYS on old kernels, EPERM when io_uring_disabled or seccomp say no).
-  int Init(unsigned entries);
+  // deferTaskrun asks for DEFER_TASKRUN (6.1+): completion work then runs only
+  // inside io_uring_enter(GETEVENTS) on this thread, batched, instead of
+  // interrupting the thread whenever a request finishes; DeferTaskrun() says
+  // whether the kernel took it.
+  int Init(unsigned entries, bool deferTaskrun);
 
   // Unmaps the rings and closes the ring fd; the kernel finishes or cancels
   // whatever is still in flight. Idempotent.
@@ -41,9 +45,18 @@ class Uring {
   // A zeroed SQE to fill in, or nullptr when the SQ is full.
   io_uring_sqe* NextSqe();
 
-  // Publishes prepared SQEs and enters the kernel once for all of them.
-  // Returns how many the kernel took, or -errno (EINTR is retried here).
+  // Publishes prepared SQEs and enters the kernel once for all of them (with
+  // DEFER_TASKRUN also running pending completion work). Returns how many the
+  // kernel took, or -errno (EINTR is retried here).
   int Submit();
+
+  // DEFER_TASKRUN: runs pending completion work, which posts CQEs. 0 or -errno.
+  int RunTaskWork();
+  // DEFER_TASKRUN: the kernel holds completion work that RunTaskWork would post.
+  bool TaskWorkPending() const { return (__atomic_load_n(sqFlags_, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN) != 0; }
+  bool DeferTaskrun() const { return deferTaskrun_; }
+  // Completions posted and not yet drained.
+  unsigned CqReady() const { return __atomic_load_n(cqTail_, __ATOMIC_ACQUIRE) - *cqHead_; }
 
   // Calls fn(userData, result) for up to maxCount ready completions, then
   // releases them to the kernel in one store. Returns how many it consumed.
@@ -66,6 +79,8 @@ class Uring {
   io_uring_sqe* sqes_ = nullptr;
   size_t sqesBytes_ = 0;
 
+  bool deferTaskrun_ = false;
+  unsigned* sqFlags_ = nullptr;
   unsigned* sqHead_ = nullptr;
   unsigned* sqTail_ = nullptr;
   unsigned sqMask_ = 0;

@@ -3,6 +3,8 @@
 // shares one io_uring_enter. Completion: eventfd -> uv_poll -> drain the CQ.
 #include "uring_backend.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -11,12 +13,54 @@
 #include <initializer_list>
 
 namespace strata {
+namespace {
+
+// With DEFER_TASKRUN the kernel runs completion work only when we enter it, so
+// it must tell us when there is work: since 6.2 it signals the registered
+// eventfd when the first piece of deferred work arrives. 6.1 has
+// DEFER_TASKRUN without that signal, and we would sleep forever. So test it
+// on a scratch ring: a read on an empty pipe waits on poll; writing one byte
+// queues its completion as deferred work, synchronously, in this thread —
+// the eventfd must then be readable at once. Nothing here blocks.
+bool DeferredWorkSignalsEventfd() {
+  Uring ring;
+  if (ring.Init(2, true) < 0 || !ring.DeferTaskrun()) return false;
+  int eventFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int pipeFds[2] = {-1, -1};
+  bool signalled = false;
+  if (eventFd >= 0 && ring.RegisterEventfd(eventFd) == 0 && pipe2(pipeFds, O_CLOEXEC) == 0) {
+    char byte = 0;
+    io_uring_sqe* sqe = ring.NextSqe();
+    sqe->opcode = IORING_OP_READ;
+    sqe->fd = pipeFds[0];
+    sqe->addr = reinterpret_cast<uint64_t>(&byte);
+    sqe->len = 1;
+    sqe->off = static_cast<uint64_t>(-1);
+    if (ring.Submit() == 1) {
+      uint64_t ignored;
+      while (read(eventFd, &ignored, sizeof ignored) > 0) {
+      }
+      if (write(pipeFds[1], "x", 1) == 1) {
+        pollfd pfd{eventFd, POLLIN, 0};
+        signalled = poll(&pfd, 1, 0) == 1;
+      }
+      ring.RunTaskWork();  // completes the read before the pipe goes away
+      ring.Drain([](uint64_t, int32_t) {}, 2);
+    }
+  }
+  if (pipeFds[0] >= 0) close(pipeFds[0]);
+  if (pipeFds[1] >= 0) close(pipeFds[1]);
+  if (eventFd >= 0) close(eventFd);
+  return signalled;
+}
+
+}  // namespace
 
 int UringBackend::Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size_t poolBytes,
-                       bool wantFixedBuffers, unsigned deliverBatchMax) {
+                       bool wantFixedBuffers, unsigned deliverBatchMax, bool wantDeferTaskrun) {
   if (uv_version() < kUvMinVersion) return -ENOTSUP;
   deliverBatchMax_ = deliverBatchMax;
-  int rc = ring_.Init(queueDepth);
+  int rc = ring_.Init(queueDepth, wantDeferTaskrun && DeferredWorkSignalsEventfd());
   if (rc < 0) return rc;
   if (ring_.SqEntries() < queueDepth) return -EINVAL;
 
@@ -62,6 +106,7 @@ int UringBackend::Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size
   if (rc < 0) return rc;  // Close() (from the destructor) releases the handle
 
   features_.sqEntries = ring_.SqEntries();
+  features_.deferTaskrun = ring_.DeferTaskrun();
   features_.kernelFeatures = ring_.Features();
   return 0;
 }
@@ -103,6 +148,21 @@ int UringBackend::Queue(uint32_t tag, const IoRequest& r) {
   return 0;
 }
 
+int UringBackend::Submit() {
+  if (closed_) return -ECANCELED;
+  int rc = ring_.Submit();
+  // With DEFER_TASKRUN that submit may have posted completions (or left work
+  // pending) without the eventfd firing for them; make sure the loop wakes up
+  // and drains — unless we are inside the drain loop, which does not stop
+  // before both are empty.
+  if (ring_.DeferTaskrun() && !draining_ && (ring_.CqReady() > 0 || ring_.TaskWorkPending())) {
+    uint64_t one = 1;
+    while (write(eventFd_, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+  return rc;
+}
+
 void UringBackend::SetBusy(bool busy) {
   if (poll_ == nullptr || busy == busy_) return;
   busy_ = busy;
@@ -130,16 +190,32 @@ void UringBackend::DrainCompletions() {
   // while the rest of a large batch is still being processed. Delivering all
   // at once lets a full queue drain to empty before anything is resubmitted,
   // and the queue then moves in lockstep convoys.
-  unsigned drained;
-  do {
-    drained = ring_.Drain(
+  //
+  // With DEFER_TASKRUN, completions become CQEs only when we run the deferred
+  // work; keep running it until the kernel holds none, so that nothing is left
+  // behind when we go back to sleep (the eventfd only fires for the first
+  // piece of work queued after the list was empty).
+  const bool deferred = ring_.DeferTaskrun();
+  if (deferred) ring_.RunTaskWork();
+  draining_ = true;
+  for (;;) {
+    unsigned drained = ring_.Drain(
         [this](uint64_t userData, int32_t result) { sink_->Complete(static_cast<uint32_t>(userData), result); },
         deliverBatchMax_);
-    sink_->Deliver();
-    // JavaScript may have closed the engine from inside Deliver; the ring is
-    // gone then, so stop touching it.
-    if (closed_) return;
-  } while (drained > 0);
+    if (drained > 0) {
+      sink_->Deliver();
+      // JavaScript may have closed the engine from inside Deliver; the ring is
+      // gone then, so stop touching it.
+      if (closed_) {
+        draining_ = false;
+        return;
+      }
+      continue;
+    }
+    if (!deferred || !ring_.TaskWorkPending()) break;
+    ring_.RunTaskWork();
+  }
+  draining_ = false;
 }
 
 void UringBackend::Close() {

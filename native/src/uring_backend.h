@@ -19,6 +19,7 @@ struct UringFeatures {
   int fixedBuffersError = 0;   // -errno from IORING_REGISTER_BUFFERS, if it failed
   unsigned sqEntries = 0;
   uint32_t kernelFeatures = 0;  // IORING_FEAT_* bits from io_uring_setup
+  bool deferTaskrun = false;    // completion work runs batched, in our io_uring_enter calls
 };
 
 class UringBackend final : public IoBackend {
@@ -30,11 +31,13 @@ class UringBackend final : public IoBackend {
   // missing), registers the pool when asked and the eventfd, and starts
   // watching it on `loop`. Completions reach JavaScript in chunks of at most
   // deliverBatchMax. Returns 0 or -errno; on failure nothing is left open.
+  // wantDeferTaskrun: use DEFER_TASKRUN where the kernel both has it and
+  // signals the eventfd for deferred work (checked on a scratch ring).
   int Init(uv_loop_t* loop, unsigned queueDepth, uint8_t* pool, size_t poolBytes, bool wantFixedBuffers,
-           unsigned deliverBatchMax);
+           unsigned deliverBatchMax, bool wantDeferTaskrun);
 
   int Queue(uint32_t tag, const IoRequest& request) override;
-  int Submit() override { return closed_ ? -ECANCELED : ring_.Submit(); }
+  int Submit() override;
   void SetBusy(bool busy) override;
   void Close() override;
 
@@ -50,6 +53,7 @@ class UringBackend final : public IoBackend {
   uv_poll_t* poll_ = nullptr;
   bool busy_ = false;
   bool closed_ = false;
+  bool draining_ = false;  // inside DrainCompletions (JavaScript may submit from there)
   unsigned deliverBatchMax_ = 1;
   uint8_t* pool_ = nullptr;
   UringFeatures features_;

@@ -28,6 +28,12 @@ export interface IoEngineOptions {
   /** Register the pool with the ring (READ_FIXED/WRITE_FIXED). Default true. */
   fixedBuffers?: boolean;
   /**
+   * io_uring: IORING_SETUP_DEFER_TASKRUN, when the kernel has it and signals
+   * the eventfd for deferred work (probed at open). Completion work then runs
+   * batched inside our own io_uring_enter calls, as fio does. Default true.
+   */
+  deferTaskrun?: boolean;
+  /**
    * io_uring: most completions handed to JavaScript per native→JS call. Small
    * chunks let follow-up requests reach the device while the rest of a batch
    * is still being processed (see bench/RESULTS.md). Default 2.
@@ -65,6 +71,7 @@ export class IoEngine {
   readonly kind: IoEngineKind;
   readonly queueDepth: number;
   readonly fixedBuffers: boolean;
+  readonly deferTaskrun: boolean;
   readonly pool: BufferPool;
   /** Why io_uring is not in use when 'auto' fell back to the thread pool. */
   readonly fallbackReason: string | undefined;
@@ -91,6 +98,7 @@ export class IoEngine {
     this.kind = nativeEngine.kind;
     this.queueDepth = nativeEngine.queueDepth;
     this.fixedBuffers = nativeEngine.fixedBuffers;
+    this.deferTaskrun = nativeEngine.deferTaskrun;
     this.fallbackReason = options.fallbackReason;
     this.pool = new BufferPool(nativeEngine.pool, { slotBytes: options.slotBytes });
     this.pending = new Array<Pending | undefined>(this.queueDepth).fill(undefined);
@@ -272,16 +280,16 @@ export function openIoEngine(options: IoEngineOptions = {}): IoEngine {
   }
   const kind = resolveEngineKind(options.kind);
   const poolBytes = slots * slotBytes;
-  const fixedBuffers = options.fixedBuffers ?? true;
+  const flags = (options.fixedBuffers ?? true ? 1 : 0) | (options.deferTaskrun ?? true ? 2 : 0);
   const deliverBatchMax = options.deliverBatchMax ?? Math.min(2, queueDepth);
   if (!Number.isInteger(deliverBatchMax) || deliverBatchMax < 1 || deliverBatchMax > queueDepth) {
     throw new RangeError(`deliverBatchMax must be an integer in [1, queueDepth], not ${deliverBatchMax}`);
   }
   let fallbackReason: string | undefined;
-  let started = startNative(kind === 'threadpool' ? 'threadpool' : 'io_uring', { queueDepth, poolBytes, fixedBuffers, deliverBatchMax });
+  let started = startNative(kind === 'threadpool' ? 'threadpool' : 'io_uring', { queueDepth, poolBytes, flags, deliverBatchMax });
   if (typeof started === 'number' && kind === 'auto') {
     fallbackReason = new IoError(started, { syscall: 'io_uring_setup' }).message;
-    started = startNative('threadpool', { queueDepth, poolBytes, fixedBuffers, deliverBatchMax });
+    started = startNative('threadpool', { queueDepth, poolBytes, flags, deliverBatchMax });
   }
   if (typeof started === 'number') {
     throw new IoError(started, { syscall: kind === 'threadpool' ? 'openIoEngine' : 'io_uring_setup' });
@@ -300,7 +308,7 @@ interface Started {
 
 function startNative(
   kind: IoEngineKind,
-  options: { queueDepth: number; poolBytes: number; fixedBuffers: boolean; deliverBatchMax: number },
+  options: { queueDepth: number; poolBytes: number; flags: number; deliverBatchMax: number },
 ): Started | number {
   const completions = new Int32Array(2 * options.queueDepth);
   const sink: Started['sink'] = { target: undefined };
@@ -308,7 +316,7 @@ function startNative(
     KIND_CODE[kind],
     options.queueDepth,
     options.poolBytes,
-    options.fixedBuffers,
+    options.flags,
     options.deliverBatchMax,
     completions,
     (count) => sink.target?.onComplete(count),

@@ -12,7 +12,8 @@ export interface NativeAddon {
   readonly crc32cHardware: boolean;
   /**
    * Starts an I/O engine (kind 0 = io_uring, 1 = thread pool) with a pool of
-   * poolBytes of page-aligned memory. Returns the engine, or a negative errno
+   * poolBytes of page-aligned memory. flags: 1 = register the pool as a fixed
+   * buffer, 2 = use DEFER_TASKRUN where the kernel supports it safely. Returns the engine, or a negative errno
    * when that backend cannot start (io_uring disabled, old kernel, seccomp).
    * Use it through src/backends/io-engine.ts, which validates every argument.
    */
@@ -20,7 +21,7 @@ export interface NativeAddon {
     kind: 0 | 1,
     queueDepth: number,
     poolBytes: number,
-    fixedBuffers: boolean,
+    flags: number,
     deliverBatchMax: number,
     completions: Int32Array,
     onComplete: (count: number) => void,
@@ -45,6 +46,8 @@ export interface NativeIoEngine {
   readonly fixedBuffersErrno: number;
   readonly sqEntries: number;
   readonly kernelFeatures: number;
+  /** Completion work runs batched inside our io_uring_enter calls (IORING_SETUP_DEFER_TASKRUN). */
+  readonly deferTaskrun: boolean;
   read(tag: number, fd: number, poolOffset: number, lengthBytes: number, fileOffset: number): number;
   write(tag: number, fd: number, poolOffset: number, lengthBytes: number, fileOffset: number): number;
   /** dataOnly 1 = fdatasync, 0 = fsync. */

@@ -18,10 +18,17 @@ const SLOT_BYTES = 64 * 1024;
 async function withEngine(
   kind: (typeof ENGINE_KINDS)[number],
   body: (engine: IoEngine, dir: string) => Promise<void>,
-  options: { queueDepth?: number; slots?: number; fixedBuffers?: boolean } = {},
+  options: { queueDepth?: number; slots?: number; fixedBuffers?: boolean; deferTaskrun?: boolean } = {},
 ): Promise<void> {
   const { dir, cleanup } = await makeTempDir('io');
-  const engine = openIoEngine({ kind, slotBytes: SLOT_BYTES, slots: options.slots ?? 8, queueDepth: options.queueDepth ?? 16, fixedBuffers: options.fixedBuffers ?? true });
+  const engine = openIoEngine({
+    kind,
+    slotBytes: SLOT_BYTES,
+    slots: options.slots ?? 8,
+    queueDepth: options.queueDepth ?? 16,
+    fixedBuffers: options.fixedBuffers ?? true,
+    deferTaskrun: options.deferTaskrun ?? true,
+  });
   try {
     await body(engine, dir);
   } finally {
@@ -43,12 +50,16 @@ for (const kind of ENGINE_KINDS) {
         t.equal(engine.kind, kind);
         t.equal(engine.fallbackReason, undefined);
         t.equal(engine.pool.slotCount, 8);
-        if (kind === 'io_uring') t.equal(engine.fixedBuffers, true, 'root may pin the pool');
+        if (kind === 'io_uring') {
+          t.equal(engine.fixedBuffers, true, 'root may pin the pool');
+          t.equal(engine.deferTaskrun, true, 'kernel 6.2+ signals the eventfd for deferred work');
+        }
       });
     });
 
-    for (const fixedBuffers of kind === 'io_uring' ? [true, false] : [false]) {
-      t.test(`O_DIRECT round trip at aligned offsets (fixedBuffers=${fixedBuffers})`, async (t) => {
+    const modes = kind === 'io_uring' ? [{ fixedBuffers: true, deferTaskrun: true }, { fixedBuffers: false, deferTaskrun: false }] : [{ fixedBuffers: false, deferTaskrun: false }];
+    for (const mode of modes) {
+      t.test(`O_DIRECT round trip at aligned offsets (${JSON.stringify(mode)})`, async (t) => {
         await withEngine(
           kind,
           async (engine, dir) => {
@@ -75,8 +86,10 @@ for (const kind of ENGINE_KINDS) {
             engine.pool.release(target);
             await file.close();
             t.equal(leaked(engine), 0, 'no slot or request leaked');
+            t.equal(engine.fixedBuffers, mode.fixedBuffers && kind === 'io_uring');
+            t.equal(engine.deferTaskrun, mode.deferTaskrun && kind === 'io_uring');
           },
-          { fixedBuffers },
+          mode,
         );
       });
     }
@@ -293,14 +306,14 @@ t.test('invalid requests never reach the kernel; native refuses out-of-pool memo
   await t.rejects(engine.request({ op: 'write', fd: 0, poolOffset: 0, lengthBytes: 4096, fileOffset: -1 }), RangeError);
   // Bypassing TypeScript: the addon still refuses memory outside the pool, and wrong types throw.
   const completions = new Int32Array(8);
-  const raw = native.openIoEngine(0, 4, 8192, true, 1, completions, () => undefined);
+  const raw = native.openIoEngine(0, 4, 8192, 1, 1, completions, () => undefined);
   if (typeof raw === 'number') throw new Error(`io_uring failed to start: ${raw}`);
   t.equal(raw.read(0, 0, 8192, 4096, 0), -14, 'EFAULT past the pool');
   t.equal(raw.read(0, 0, -4096, 4096, 0), -14, 'EFAULT before the pool');
   t.equal(raw.read(9, 0, 0, 4096, 0), -22, 'EINVAL for a tag beyond the queue depth');
   t.throws(() => (raw.read as unknown as (...a: unknown[]) => number)('x', 0, 0, 4096, 0), TypeError);
   t.equal(raw.close(), 0);
-  t.equal(native.openIoEngine(0, 0, 8192, true, 1, completions, () => undefined), -22, 'queue depth 0: EINVAL');
+  t.equal(native.openIoEngine(0, 0, 8192, 1, 1, completions, () => undefined), -22, 'queue depth 0: EINVAL');
   await engine.close();
 });
 
