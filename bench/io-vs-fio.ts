@@ -8,7 +8,7 @@
 // Prints a markdown table (for bench/RESULTS.md) and writes the raw numbers
 // and exact commands to bench/out/io-vs-fio-<time>.json.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,8 +115,12 @@ async function main(): Promise<void> {
     console.error(`${config.rw} ${config.bs} qd${config.iodepth}: ${line}`);
   }
 
-  console.log(`Kernel ${kernel}, ${fioVersion}, file ${file} (${sizeMib} MiB, ext4, O_DIRECT), ${runtimeSeconds} s per run, ${rounds} alternating rounds, medians:\n`);
-  console.log(`| workload | fio IOPS | fio MB/s | ${engines.map((e) => `${e} IOPS | ${e} MB/s | ${e} / fio`).join(' | ')} |`);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(
+    `Kernel ${kernel}, ${fioVersion}, file ${file} (${sizeMib} MiB, ext4, O_DIRECT), ${runtimeSeconds} s per run, ` +
+      `${rounds} alternating rounds, medians; load average at the end ${load}:\n`,
+  );
+  console.log(`| workload | fio IOPS | fio MB/s | ${engines.map((e) => `${e} IOPS | ${e} MB/s | ${e} / fio (per-round range)`).join(' | ')} |`);
   console.log(`|---|---:|---:|${engines.map(() => '---:|---:|---:').join('|')}|`);
   for (const { config, samples } of rows) {
     const fio = samples.filter((s) => s.tool === 'fio');
@@ -126,7 +130,10 @@ async function main(): Promise<void> {
       const ours = samples.filter((s) => s.tool === `strata-${engine}`);
       const iops = median(ours.map((s) => s.iops));
       const mb = median(ours.map((s) => s.mbPerSecond));
-      return `${Math.round(iops)} | ${mb.toFixed(0)} | ${((100 * iops) / fioIops).toFixed(0)} %`;
+      // Ratio within each round (fio and ours ran back to back), to show the noise.
+      const ratios = ours.map((s, round) => (100 * s.iops) / fio[round]!.iops);
+      const range = `${Math.min(...ratios).toFixed(0)}–${Math.max(...ratios).toFixed(0)}`;
+      return `${Math.round(iops)} | ${mb.toFixed(0)} | ${((100 * iops) / fioIops).toFixed(0)} % (${range})`;
     });
     const name = `${config.rw} ${config.bs >= 1048576 ? `${config.bs / 1048576} MiB` : `${config.bs / 1024} KiB`} qd${config.iodepth}`;
     console.log(`| ${name} | ${Math.round(fioIops)} | ${fioMb.toFixed(0)} | ${cells.join(' | ')} |`);

@@ -1,7 +1,9 @@
 // The io_uring backend: one ring per engine, an eventfd registered with it and
 // watched by a libuv poll handle. No thread waits per request and nothing spins
 // on the JS thread: when the eventfd fires, every ready completion is drained
-// in one pass and delivered to JavaScript in one call.
+// and handed to JavaScript in small chunks. With DEFER_TASKRUN (when the
+// kernel supports it safely) completion work runs batched inside our own
+// io_uring_enter calls instead of interrupting the JS thread.
 #pragma once
 
 #include <cerrno>

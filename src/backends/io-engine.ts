@@ -280,16 +280,17 @@ export function openIoEngine(options: IoEngineOptions = {}): IoEngine {
   }
   const kind = resolveEngineKind(options.kind);
   const poolBytes = slots * slotBytes;
-  const flags = (options.fixedBuffers ?? true ? 1 : 0) | (options.deferTaskrun ?? true ? 2 : 0);
+  const flags = ((options.fixedBuffers ?? true) ? 1 : 0) | ((options.deferTaskrun ?? true) ? 2 : 0);
   const deliverBatchMax = options.deliverBatchMax ?? Math.min(2, queueDepth);
   if (!Number.isInteger(deliverBatchMax) || deliverBatchMax < 1 || deliverBatchMax > queueDepth) {
     throw new RangeError(`deliverBatchMax must be an integer in [1, queueDepth], not ${deliverBatchMax}`);
   }
+  const settings = { queueDepth, poolBytes, flags, deliverBatchMax };
   let fallbackReason: string | undefined;
-  let started = startNative(kind === 'threadpool' ? 'threadpool' : 'io_uring', { queueDepth, poolBytes, flags, deliverBatchMax });
+  let started = startNative(kind === 'threadpool' ? 'threadpool' : 'io_uring', settings);
   if (typeof started === 'number' && kind === 'auto') {
     fallbackReason = new IoError(started, { syscall: 'io_uring_setup' }).message;
-    started = startNative('threadpool', { queueDepth, poolBytes, flags, deliverBatchMax });
+    started = startNative('threadpool', settings);
   }
   if (typeof started === 'number') {
     throw new IoError(started, { syscall: kind === 'threadpool' ? 'openIoEngine' : 'io_uring_setup' });

@@ -85,7 +85,8 @@ export async function openNvmeTier(options: NvmeTierOptions): Promise<NvmeTier> 
         : await adoptExisting(file, device, { ...options, extentBytesMax });
     if (engine.pool.slotBytes < superblock.extentBytesMax) {
       throw new Error(
-        `${options.path} has ${superblock.extentBytesMax}-byte extents; the engine's ${engine.pool.slotBytes}-byte slots cannot hold one`,
+        `${options.path} has ${superblock.extentBytesMax}-byte extents; ` +
+          `the engine's ${engine.pool.slotBytes}-byte slots cannot hold one`,
       );
     }
     const intents = await loadIntents({ file, pool: engine.pool });
@@ -127,7 +128,8 @@ async function adoptExisting(
   }
   if (decoded.kind === 'blank') {
     // Never formatted (zeroed device, or an empty file someone created for us).
-    let capacityBytes = roundDown(device === 'block' ? Math.min(deviceBytes, options.sizeBytes ?? deviceBytes) : (options.sizeBytes ?? DEFAULT_FILE_BYTES));
+    const wanted = device === 'block' ? Math.min(deviceBytes, options.sizeBytes ?? deviceBytes) : (options.sizeBytes ?? DEFAULT_FILE_BYTES);
+    let capacityBytes = roundDown(wanted);
     if (device === 'file') {
       await file.fallocate(0, capacityBytes);
       if (options.zeroFill !== false) await zeroFill(file, SUPERBLOCK_BYTES, capacityBytes);

@@ -149,7 +149,8 @@ export class NvmeTier implements TierStore, WriterHost {
     this.checkServing();
     this.checkRef(ref);
     const nvmeRef = ref as NvmeBlobRef;
-    if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start || range.end > ref.size) {
+    const { start, end } = range;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > ref.size) {
       throw new RangeError(`range [${range.start}, ${range.end}) outside a blob of ${ref.size} bytes`);
     }
     const key = nvmeRef.extents[0]?.offset;

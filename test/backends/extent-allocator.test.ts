@@ -7,6 +7,9 @@ import { ExtentAllocator, type Run } from '../../src/backends/extent-allocator.j
 import { GroupFlush } from '../../src/backends/group-flush.js';
 import { parseNvmeSpec, parseSizeBytes } from '../../src/backends/nvme-spec.js';
 
+// Bound the whole file in time; each child process and temp dir is cleaned up by its test.
+t.setTimeout(60000);
+
 const B = 4096;
 
 t.test('allocate carves from the front, release coalesces both sides', async (t) => {

@@ -13,6 +13,9 @@ import { EngineClosedError, IoError } from '../../src/backends/io-errors.js';
 import { native } from '../../src/backends/native.js';
 import { ENGINE_KINDS, makeTempDir, patternBytes } from './helpers.js';
 
+// Bound the whole file in time; each child process and temp dir is cleaned up by its test.
+t.setTimeout(120000);
+
 const SLOT_BYTES = 64 * 1024;
 
 async function withEngine(
@@ -252,6 +255,7 @@ for (const kind of ENGINE_KINDS) {
 
     t.test('close waits for requests in flight (finishing inside a completion callback), then refuses new ones; idempotent', async (t) => {
       const { dir, cleanup } = await makeTempDir('io');
+      t.teardown(cleanup);
       const engine = openIoEngine({ kind, slotBytes: SLOT_BYTES, slots: 2, queueDepth: 8 });
       const path = join(dir, 'data');
       writeFileSync(path, Buffer.alloc(32 * 4096, 5));
@@ -265,7 +269,6 @@ for (const kind of ENGINE_KINDS) {
       await engine.close();
       engine.pool.release(slot);
       await file.close();
-      await cleanup();
     });
   });
 }

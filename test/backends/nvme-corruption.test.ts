@@ -8,6 +8,9 @@ import { BlobCorruptError, type Extent } from '../../src/backends/tier-store.js'
 import { ENGINE_KINDS, patternBytes } from './helpers.js';
 import { EXTENT_BYTES, openTestTier, readRange, settledFreeSlots, writeBlob } from './nvme-helpers.js';
 
+// Bound the whole file in time; each child process and temp dir is cleaned up by its test.
+t.setTimeout(60000);
+
 function flipByte(path: string, position: number): void {
   const fd = openSync(path, 'r+');
   try {

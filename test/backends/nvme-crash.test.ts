@@ -17,6 +17,9 @@ import { CRASH_TIER } from './fixtures/crash-config.js';
 import { ENGINE_KINDS, makeTempDir, patternBytes } from './helpers.js';
 import { allocatedBytes, readRange } from './nvme-helpers.js';
 
+// Bound the whole file in time; each child process and temp dir is cleaned up by its test.
+t.setTimeout(240000);
+
 const CYCLES = Number(process.env.STRATA_CRASH_CYCLES ?? 10);
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.js', import.meta.url));
 

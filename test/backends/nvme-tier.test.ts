@@ -14,6 +14,9 @@ import { TierFullError, type BlobRef } from '../../src/backends/tier-store.js';
 import { ENGINE_KINDS, makeTempDir, patternBytes } from './helpers.js';
 import { EXTENT_BYTES, allocatedBytes, openTestTier, readRange, settledFreeSlots, writeBlob, writeChunks } from './nvme-helpers.js';
 
+// Bound the whole file in time; each child process and temp dir is cleaned up by its test.
+t.setTimeout(120000);
+
 const SIZES = [0, 1, 4095, 4096, 4097, EXTENT_BYTES - 1, EXTENT_BYTES, EXTENT_BYTES + 1, 3 * EXTENT_BYTES + 12345];
 
 for (const engine of ENGINE_KINDS) {
