@@ -15,6 +15,25 @@
 #include <cstddef>
 #include <cstdint>
 
+// Flags newer than some distributions' uapi headers (the values are kernel
+// ABI). A kernel that does not know one refuses the setup with EINVAL and we
+// retry without it, so building against old headers costs nothing at run time.
+#ifndef IORING_SETUP_SUBMIT_ALL
+#define IORING_SETUP_SUBMIT_ALL (1U << 7)
+#endif
+#ifndef IORING_SETUP_TASKRUN_FLAG
+#define IORING_SETUP_TASKRUN_FLAG (1U << 9)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+#ifndef IORING_SQ_TASKRUN
+#define IORING_SQ_TASKRUN (1U << 2)
+#endif
+
 namespace strata {
 
 class Uring {
