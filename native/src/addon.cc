@@ -3,7 +3,9 @@
 // enough to never crash on a wrong call.
 #include <napi.h>
 
+#include "addon_data.h"
 #include "crc.h"
+#include "device_info.h"
 
 namespace {
 
@@ -72,6 +74,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc64nvme", Napi::Function::New(env, Crc64Nvme));
   exports.Set("crcCombine", Napi::Function::New(env, CrcCombine));
   exports.Set("crc32cHardware", Napi::Boolean::New(env, strata::Crc32cIsHardware()));
+
+  auto* data = new strata::AddonData();
+  env.SetInstanceData(data);  // deleted with the environment
+  strata::RegisterIo(env, exports, data);
+  exports.Set("deviceSizeBytes", Napi::Function::New(env, strata::DeviceSizeBytes));
   return exports;
 }
 

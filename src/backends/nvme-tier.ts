@@ -1,0 +1,320 @@
+// The nvme tier: blobs as CRC32C-checked, 4 KiB-aligned extents in one
+// preallocated file or block device opened O_DIRECT, driven by the native I/O
+// engine (io_uring, or the thread-pool fallback).
+//
+// Invariants (see tier-store.ts for the contract):
+// - The allocator's durable state is the committed BlobRefs: recover() rebuilds
+//   it from them, so space of writes that never committed is free after a
+//   restart. No request is served before recover().
+// - finish() resolves only after the blob's writes completed and a flush
+//   (fdatasync; group-committed across writers) succeeded.
+// - A deleted blob's blocks are reused only once no read stream of it is open.
+// - Every extent read is checked against its CRC32C before any byte of it is
+//   returned.
+import type { Readable } from 'node:stream';
+import { GroupFlush } from './group-flush.js';
+import { ExtentAllocator, type Run } from './extent-allocator.js';
+import type { IoEngine, IoEngineKind } from './io-engine.js';
+import type { IoFile } from './io-file.js';
+import { IntentTable, type IntentSnapshot } from './nvme-intents.js';
+import type { Superblock } from './nvme-layout.js';
+import { createNvmeReadStream } from './nvme-read-stream.js';
+import { NvmeBlobWriter, type WriterHost } from './nvme-writer.js';
+import type { BlobRef, BlobWriter, Extent, ReadRange, TierMode, TierStats, TierStore } from './tier-store.js';
+
+export type NvmeBlobRef = BlobRef & { tier: 'nvme' };
+
+/** stats() plus what operators and tests want to see. */
+export interface NvmeTierDetails extends TierStats {
+  path: string;
+  device: 'file' | 'block';
+  uuid: string;
+  freeBytes: number;
+  freeRuns: number;
+  extentBytesMax: number;
+  openReadStreams: number;
+  deferredFrees: number;
+  corruptReads: number;
+  flushRequests: number;
+  flushes: number;
+  flushFailures: number;
+  intentWrites: number;
+  intentWriteFailures: number;
+  engine: {
+    kind: IoEngineKind;
+    fixedBuffers: boolean;
+    queueDepth: number;
+    fallbackReason: string | undefined;
+  };
+}
+
+export interface NvmeTierParts {
+  engine: IoEngine;
+  ownsEngine: boolean;
+  file: IoFile;
+  superblock: Superblock;
+  device: 'file' | 'block';
+  intents: IntentSnapshot;
+}
+
+export class NvmeTier implements TierStore, WriterHost {
+  readonly name = 'nvme' as const;
+  readonly mode: TierMode;
+  readonly file: IoFile;
+  readonly allocator: ExtentAllocator;
+  readonly extentBytesMax: number;
+  private readonly engine: IoEngine;
+  private readonly ownsEngine: boolean;
+  private readonly superblock: Superblock;
+  private readonly device: 'file' | 'block';
+  private readonly flusher: GroupFlush;
+  private readonly intents: IntentTable;
+  private previousIntents: IntentSnapshot | undefined;
+  /** Live blobs by the offset of their first extent (unique while allocated). */
+  private readonly live = new Map<number, readonly Extent[]>();
+  private readonly readers = new Map<number, number>();
+  private readonly deferred = new Map<number, readonly Extent[]>();
+  private nextWriterId = 1;
+  private recovered = false;
+  private closed = false;
+  private corruptReads = 0;
+
+  /** Use openNvmeTier(). */
+  constructor(parts: NvmeTierParts) {
+    this.engine = parts.engine;
+    this.ownsEngine = parts.ownsEngine;
+    this.file = parts.file;
+    this.superblock = parts.superblock;
+    this.device = parts.device;
+    this.mode = parts.engine.kind;
+    this.extentBytesMax = parts.superblock.extentBytesMax;
+    this.allocator = new ExtentAllocator({
+      startBytes: parts.superblock.dataStartBytes,
+      endBytes: parts.superblock.capacityBytes,
+    });
+    this.flusher = new GroupFlush(() => this.file.datasync());
+    this.previousIntents = parts.intents;
+    this.intents = new IntentTable(this, { nextSequence: parts.intents.sequence + 1 });
+  }
+
+  get pool(): IoEngine['pool'] {
+    return this.engine.pool;
+  }
+
+  async recover(committed: Iterable<BlobRef>): Promise<{ reclaimedBlobs: number; reclaimedBytes: number }> {
+    if (this.recovered) throw new Error('nvme tier: recover() runs once, at start');
+    const blobs = new Map<number, readonly Extent[]>();
+    for (const ref of committed) {
+      if (ref.tier !== 'nvme') continue;
+      this.checkRef(ref);
+      if (ref.extents.length === 0) continue;
+      const key = ref.extents[0]!.offset;
+      const known = blobs.get(key);
+      if (known !== undefined && !sameExtents(known, ref.extents)) {
+        throw new Error(`nvme tier: two committed blobs start at offset ${key} with different extents`);
+      }
+      blobs.set(key, ref.extents);
+    }
+    const used: Run[] = [];
+    for (const extents of blobs.values()) for (const e of extents) used.push(this.runOf(e));
+    this.allocator.rebuild(used);
+    for (const [key, extents] of blobs) this.live.set(key, extents);
+
+    // Writers open at the last stop whose blocks no committed blob uses were
+    // interrupted; the rebuild above already freed their space.
+    let reclaimedBlobs = 0;
+    let reclaimedBytes = 0;
+    for (const runs of this.previousIntents?.writers.values() ?? []) {
+      if (runs.every((run) => this.allocator.isFree(run))) {
+        reclaimedBlobs++;
+        reclaimedBytes += runs.reduce((sum, run) => sum + run.lengthBytes, 0);
+      }
+    }
+    this.previousIntents = undefined;
+    await this.intents.persist(); // forget them, so the next start does not count them again
+    this.recovered = true;
+    return { reclaimedBlobs, reclaimedBytes };
+  }
+
+  async createWriter(options: { sizeHint?: number }): Promise<BlobWriter> {
+    this.checkServing();
+    const sizeHint = options.sizeHint;
+    if (sizeHint !== undefined && (!Number.isSafeInteger(sizeHint) || sizeHint < 0)) {
+      throw new RangeError(`sizeHint must be a non-negative integer, not ${sizeHint}`);
+    }
+    return new NvmeBlobWriter(this, this.nextWriterId++ >>> 0, { sizeHint });
+  }
+
+  createReadStream(ref: BlobRef, range: ReadRange): Readable {
+    this.checkServing();
+    this.checkRef(ref);
+    const nvmeRef = ref as NvmeBlobRef;
+    const { start, end } = range;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > ref.size) {
+      throw new RangeError(`range [${range.start}, ${range.end}) outside a blob of ${ref.size} bytes`);
+    }
+    const key = nvmeRef.extents[0]?.offset;
+    if (key !== undefined) {
+      const extents = this.live.get(key);
+      if (extents === undefined || !sameExtents(extents, nvmeRef.extents)) {
+        throw new Error(`nvme tier: no blob with these extents at offset ${key} (deleted, or never committed)`);
+      }
+      this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
+    }
+    return createNvmeReadStream(this, nvmeRef.extents, range, () => {
+      if (key !== undefined) this.readerClosed(key);
+    });
+  }
+
+  async delete(ref: BlobRef): Promise<void> {
+    this.checkServing();
+    this.checkRef(ref);
+    this.drop(ref as NvmeBlobRef);
+  }
+
+  stats(): TierStats {
+    return {
+      name: 'nvme',
+      mode: this.mode,
+      capacityBytes: this.allocator.capacityBytes,
+      usedBytes: this.allocator.capacityBytes - this.allocator.freeBytes,
+      objects: this.live.size,
+    };
+  }
+
+  details(): NvmeTierDetails {
+    const flush = this.flusher.stats();
+    let openReadStreams = 0;
+    for (const count of this.readers.values()) openReadStreams += count;
+    return {
+      ...this.stats(),
+      path: this.file.path,
+      device: this.device,
+      uuid: this.superblock.uuid,
+      freeBytes: this.allocator.freeBytes,
+      freeRuns: this.allocator.freeRuns,
+      extentBytesMax: this.extentBytesMax,
+      openReadStreams,
+      deferredFrees: this.deferred.size,
+      corruptReads: this.corruptReads,
+      flushRequests: flush.requests,
+      flushes: flush.flushes,
+      flushFailures: flush.failures,
+      intentWrites: this.intents.writes,
+      intentWriteFailures: this.intents.failures,
+      engine: {
+        kind: this.engine.kind,
+        fixedBuffers: this.engine.fixedBuffers,
+        queueDepth: this.engine.queueDepth,
+        fallbackReason: this.engine.fallbackReason,
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.intents.settled();
+    await this.file.close();
+    if (this.ownsEngine) await this.engine.close();
+  }
+
+  // WriterHost / ReaderHost ------------------------------------------------
+
+  flush(): Promise<void> {
+    return this.flusher.flush();
+  }
+
+  noteReservation(writerId: number, runs: readonly Run[]): void {
+    this.intents.note(writerId, runs);
+  }
+
+  blobFinished(ref: NvmeBlobRef): void {
+    if (ref.extents.length > 0) this.live.set(ref.extents[0]!.offset, ref.extents);
+  }
+
+  async blobDropped(ref: NvmeBlobRef): Promise<void> {
+    this.drop(ref);
+  }
+
+  roundUp(bytes: number): number {
+    return this.allocator.roundUp(bytes);
+  }
+
+  noteCorruptRead(): void {
+    this.corruptReads++;
+  }
+
+  // ------------------------------------------------------------------------
+
+  private drop(ref: NvmeBlobRef): void {
+    if (ref.extents.length === 0) return;
+    const key = ref.extents[0]!.offset;
+    const extents = this.live.get(key);
+    // Idempotent: a second delete (or one for a blob already gone) changes nothing.
+    if (extents === undefined || !sameExtents(extents, ref.extents)) return;
+    this.live.delete(key);
+    if ((this.readers.get(key) ?? 0) > 0) this.deferred.set(key, extents);
+    else this.free(extents);
+  }
+
+  private readerClosed(key: number): void {
+    const count = (this.readers.get(key) ?? 1) - 1;
+    if (count > 0) {
+      this.readers.set(key, count);
+      return;
+    }
+    this.readers.delete(key);
+    const extents = this.deferred.get(key);
+    if (extents !== undefined) {
+      this.deferred.delete(key);
+      this.free(extents);
+    }
+  }
+
+  private free(extents: readonly Extent[]): void {
+    for (const extent of extents) this.allocator.release(this.runOf(extent));
+  }
+
+  private runOf(extent: Extent): Run {
+    return { offset: extent.offset, lengthBytes: this.allocator.roundUp(extent.length) };
+  }
+
+  private checkServing(): void {
+    if (this.closed) throw new Error('nvme tier is closed');
+    if (!this.recovered) throw new Error('nvme tier: call recover() before serving requests');
+  }
+
+  /** A ref must describe extents inside our data region, or we refuse to touch it. */
+  private checkRef(ref: BlobRef): asserts ref is NvmeBlobRef {
+    const bad = (why: string): never => {
+      throw new TypeError(`not a valid nvme BlobRef: ${why}`);
+    };
+    if (ref.tier !== 'nvme') bad(`tier is ${ref.tier}`);
+    const nvme = ref as NvmeBlobRef;
+    if (!Number.isSafeInteger(nvme.size) || nvme.size < 0) bad(`size ${nvme.size}`);
+    if (!Array.isArray(nvme.extents)) bad('no extents');
+    let total = 0;
+    for (const e of nvme.extents) {
+      if (!Number.isSafeInteger(e.offset) || e.offset % this.allocator.blockBytes !== 0) bad(`extent offset ${e.offset}`);
+      if (!Number.isSafeInteger(e.length) || e.length <= 0 || e.length > this.extentBytesMax) bad(`extent length ${e.length}`);
+      if (e.offset < this.allocator.startBytes || e.offset + this.roundUp(e.length) > this.allocator.endBytes) {
+        bad(`extent ${e.offset}+${e.length} outside the data region`);
+      }
+      if (!Number.isInteger(e.crc32c) || e.crc32c < 0 || e.crc32c > 0xffffffff) bad(`crc32c ${e.crc32c}`);
+      total += e.length;
+    }
+    if (total !== nvme.size) bad(`extents hold ${total} bytes, size says ${nvme.size}`);
+  }
+}
+
+function sameExtents(a: readonly Extent[], b: readonly Extent[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.offset !== y.offset || x.length !== y.length || x.crc32c !== y.crc32c) return false;
+  }
+  return true;
+}
+
