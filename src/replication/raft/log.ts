@@ -19,9 +19,11 @@ export class RaftLog {
   constructor(baseIndex: number, baseTerm: number, entries: readonly Entry[], committed: number, applied: number) {
     this.baseIndex = baseIndex;
     this.baseTerm = baseTerm;
+    this.committed = baseIndex;
+    this.applied = baseIndex;
+    this.append(entries);
     this.committed = committed;
     this.applied = applied;
-    this.append(entries);
     assert(committed <= this.lastIndex(), `commit ${committed} beyond last index ${this.lastIndex()}`);
     assert(applied <= committed && applied >= baseIndex, `applied ${applied} outside [${baseIndex}, ${committed}]`);
   }
