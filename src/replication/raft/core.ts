@@ -279,9 +279,9 @@ export class RaftCore {
         this.becomeFollower(m.term, fromLeader ? m.from : NO_NODE);
       }
     } else if (m.term < this.termValue) {
-      if ((this.checkQuorum || this.preVote) && (m.type === 'App' || m.type === 'Heartbeat')) {
+      if (m.type === 'App' || m.type === 'Heartbeat') {
         // A stale leader (e.g. healed from a partition): tell it our term so it
-        // steps down. Without this, PreVote/CheckQuorum could leave it stuck.
+        // steps down (§5.1). With PreVote/CheckQuorum this is its only way to learn.
         this.send({ type: 'AppResp', to: m.from, term: this.termValue, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
       } else if (m.type === 'PreVote') {
         this.send({ type: 'PreVoteResp', to: m.from, term: this.termValue, reject: true });
@@ -528,7 +528,9 @@ export class RaftCore {
     }
     if (this.heartbeatElapsedTicks >= this.heartbeatIntervalTicks) {
       this.heartbeatElapsedTicks = 0;
-      this.broadcastHeartbeat('');
+      // Carry the newest pending read: if its confirmation round was lost, this
+      // one confirms it (and every read queued before it).
+      this.broadcastHeartbeat(this.pendingReads[this.pendingReads.length - 1]?.context ?? '');
     }
   }
 
