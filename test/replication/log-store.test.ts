@@ -52,8 +52,9 @@ t.test('record codec round-trips every record kind and rejects damaged frames', 
 
 t.test('appended entries and hard state survive reopen; overwrites truncate', async (t) => {
   const dir = await tempDir(t);
-  let { store, fresh } = await LogStore.open(dir);
-  t.equal(fresh, true);
+  const opened = await LogStore.open(dir);
+  let store = opened.store;
+  t.equal(opened.fresh, true);
   await store.persist({ snapshot: null, entries: [entry(1, 1), entry(2, 1), entry(3, 1)], hardState: hs(1, 1) });
   await store.persist({ snapshot: null, entries: [entry(3, 2, 'new'), entry(4, 2)], hardState: hs(2, 2, 1) });
   await store.close();
