@@ -16,7 +16,12 @@ const OP_ADD = 1;
 const OP_REMOVE = 2;
 const OP_BOOTSTRAP = 3;
 
-export class ConfChangeError extends Error {}
+export class ConfChangeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfChangeError';
+  }
+}
 
 export function encodeConfChange(cc: ConfChange): Buffer {
   if (cc.op === 'bootstrap') {

@@ -6,7 +6,12 @@ import { native } from '../../backends/native.js';
 
 export const FRAME_BYTES_MAX = 512 * 1024 * 1024;
 
-export class FrameError extends Error {}
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
 
 export function encodeFrame(payload: Buffer): Buffer[] {
   const header = Buffer.allocUnsafe(8);

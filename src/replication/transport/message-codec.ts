@@ -5,7 +5,12 @@
 // (the transport drops the connection).
 import type { ConfState, Entry, EntryType, Message, NodeId, Snapshot } from '../raft/types.js';
 
-export class MessageDecodeError extends Error {}
+export class MessageDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageDecodeError';
+  }
+}
 
 const TYPES = [
   'Vote',
