@@ -31,7 +31,8 @@ export interface StateMachine<Result> {
 
 /** Durable storage for the log (LogStore implements it; tests may inject others). */
 export interface DurableLog {
-  persist(batch: { snapshot: Snapshot | null; entries: readonly Entry[]; hardState: HardState | null }): Promise<void>;
+  /** Write the batch; fdatasync it unless `sync` is false. */
+  persist(batch: { snapshot: Snapshot | null; entries: readonly Entry[]; hardState: HardState | null; sync?: boolean }): Promise<void>;
   saveLocalSnapshot(snapshot: Snapshot): Promise<void>;
   close(): Promise<void>;
 }
@@ -71,6 +72,10 @@ export interface RaftNodeOptions<Result> {
   readonly readTimeoutMs?: number;
   /** Called when the shell fails (a disk error): the node stops; the process should exit. */
   readonly onFatal?: (error: Error) => void;
+}
+
+function isLeaderReplication(m: Message): boolean {
+  return m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap';
 }
 
 export class RaftTimeoutError extends Error {
@@ -134,6 +139,9 @@ export class RaftNode<Result> {
   private confirmedReads: { index: number; context: string }[] = [];
   private readSeq = 0;
   private idle: (() => void) | null = null;
+  /** Term and vote as last persisted (early sends must not reveal newer ones). */
+  private durableTerm: number;
+  private durableVote: NodeId;
   private readonly stats: NodeStats = { persistBatches: 0, entriesPersisted: 0, messagesSent: 0, snapshotsInstalled: 0, snapshotsTaken: 0 };
 
   private constructor(private readonly options: RaftNodeOptions<Result>, initial: RaftInitialState) {
@@ -142,6 +150,8 @@ export class RaftNode<Result> {
     this.core = new RaftCore({ ...options.core, id: options.id, initial, random });
     this.appliedIndex = this.core.log.applied;
     this.lastSnapshotIndex = initial.snapshot?.meta.index ?? 0;
+    this.durableTerm = initial.hardState.term;
+    this.durableVote = initial.hardState.vote;
     options.transport.onMessage((m) => this.receive(m));
     this.tickTimer = this.clock.setInterval(() => this.tick(), options.tickMs ?? 50);
   }
@@ -287,14 +297,25 @@ export class RaftNode<Result> {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    // 1. Durable before anything leaves this node or counts toward a quorum.
+    // A leader's appends may go out before its own write (dissertation §10.2.1):
+    // they reveal no vote or term change, and the leader counts itself toward
+    // a commit only after advance() reports its entries durable.
+    const termOrVoteChanges = rd.hardState !== null && (rd.hardState.term !== this.durableTerm || rd.hardState.vote !== this.durableVote);
+    const early = rd.softState.role === 'leader' && !termOrVoteChanges ? rd.messages.filter(isLeaderReplication) : [];
+    const late = early.length > 0 ? rd.messages.filter((m) => !isLeaderReplication(m)) : rd.messages;
+    if (early.length > 0) this.options.transport.send(early);
+    // 1. Durable before anything else leaves this node or counts toward a quorum.
     if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-      await this.options.log.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState: rd.hardState });
-      this.stats.persistBatches++;
+      await this.options.log.persist({ snapshot: rd.snapshot, entries: rd.entries, hardState: rd.hardState, sync: rd.mustSync });
+      if (rd.mustSync) this.stats.persistBatches++;
+      if (rd.hardState !== null) {
+        this.durableTerm = rd.hardState.term;
+        this.durableVote = rd.hardState.vote;
+      }
       this.stats.entriesPersisted += rd.entries.length;
     }
     // 2. Send.
-    if (rd.messages.length > 0) this.options.transport.send(rd.messages);
+    if (late.length > 0) this.options.transport.send(late);
     this.stats.messagesSent += rd.messages.length;
     // 3. Apply.
     if (rd.snapshot !== null) await this.installSnapshot(rd.snapshot);

@@ -198,6 +198,14 @@ t.test('an installed snapshot replaces the log; a crash before its base record d
   reopened = await LogStore.open(dir2);
   t.equal(reopened.initial.snapshot?.meta.index, 10);
   t.same(reopened.initial.entries, [], 'entries of term 2 after index 10 do not follow the term-3 snapshot');
+  // New entries now follow the snapshot (the recovery wrote the lost base record; found by the simulator, seed 231).
+  await reopened.store.persist({ snapshot: null, entries: [entry(11, 3)], hardState: hs(3, 11) });
+  await reopened.store.close();
+  reopened = await LogStore.open(dir2);
+  t.same(
+    reopened.initial.entries.map((e) => [e.index, e.term]),
+    [[11, 3]],
+  );
   await reopened.store.close();
 });
 

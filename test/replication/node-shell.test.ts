@@ -53,7 +53,7 @@ class SlowLog implements DurableLog {
     if (m.type !== 'PreVote' && m.type !== 'PreVoteResp' && m.term > this.hardState.term) return `term ${m.term}`;
     if (m.type === 'VoteResp' && !m.reject && this.hardState.vote !== m.to) return `vote for ${m.to}`;
     if (m.type === 'AppResp' && !m.reject && m.index > 0 && !this.terms.has(m.index)) return `entry ${m.index}`;
-    if (m.type === 'App') for (const e of m.entries) if (this.terms.get(e.index) !== e.term) return `entry ${e.index}`;
+    // A leader's App may carry entries it has not yet persisted (dissertation §10.2.1).
     return null;
   }
   async saveLocalSnapshot(): Promise<void> {}

@@ -357,7 +357,8 @@ export class RaftCore {
     const entries = this.handedIndex < this.log.lastIndex() ? this.log.slice(this.handedIndex + 1, this.log.lastIndex()) : [];
     const snapshot = this.pendingSnapshot;
     const hs = this.hardState();
-    const hardState = hardStateEqual(hs, this.lastHardState) ? null : hs;
+    const previousHardState = this.lastHardState;
+    const hardState = hardStateEqual(hs, previousHardState) ? null : hs;
     const committedEntries =
       this.log.applied < this.log.committed
         ? this.log.slice(this.log.applied + 1, this.log.committed, this.maxApplyBytesPerReady)
@@ -381,6 +382,10 @@ export class RaftCore {
       messages: this.outbox,
       readStates: this.readStates,
       readFailures: this.readFailures,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== null ||
+        (hardState !== null && (hardState.term !== previousHardState.term || hardState.vote !== previousHardState.vote)),
     };
     this.outbox = [];
     this.readStates = [];

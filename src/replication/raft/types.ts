@@ -177,6 +177,12 @@ export interface Ready {
   readonly messages: readonly Message[];
   readonly readStates: readonly ReadState[];
   readonly readFailures: readonly ReadFailure[];
+  /**
+   * Whether the persisted state must be fsync'd before sending: true when
+   * entries, a snapshot, the term or the vote changed. A change of the commit
+   * index alone need not be synced (it is re-learned after a restart).
+   */
+  readonly mustSync: boolean;
 }
 
 export function isEmptyHardState(hs: HardState): boolean {

@@ -10,9 +10,17 @@
 import { mkdir } from 'node:fs/promises';
 import { Wal, type WalOptions } from './wal.js';
 import { SnapshotStore } from './snapshot-store.js';
-import { replayRecords, type WalRecord } from './records.js';
+import { replayWal, type WalRecord } from './records.js';
 import type { RaftInitialState } from '../raft/core.js';
 import type { Entry, HardState, Snapshot } from '../raft/types.js';
+
+export interface PersistBatch {
+  readonly snapshot: Snapshot | null;
+  readonly entries: readonly Entry[];
+  readonly hardState: HardState | null;
+  /** Default true. */
+  readonly sync?: boolean;
+}
 
 export interface LogStoreOpenResult {
   readonly store: LogStore;
@@ -34,13 +42,22 @@ export class LogStore {
     const snapshots = new SnapshotStore(dir);
     const { snapshot, skipped } = await snapshots.loadNewest();
     const { wal, records, repairedBytes } = await Wal.open(dir, options);
-    const initial = replayRecords(records, snapshot);
+    const { initial, needsBaseRecord } = replayWal(records, snapshot);
+    if (needsBaseRecord && snapshot !== null) {
+      // The snapshot replaced the log but its base record was lost in a crash:
+      // write it now, so that entries appended next follow the snapshot.
+      await wal.append([{ kind: 'base', index: snapshot.meta.index, term: snapshot.meta.term }]);
+    }
     const fresh = snapshot === null && !records.some((r) => r.kind === 'entry');
     return { store: new LogStore(wal, snapshots), initial, fresh, repairedBytes, skippedSnapshots: skipped };
   }
 
-  /** Persist one Ready's worth of state: snapshot (if any), entries, hard state. */
-  async persist(batch: { snapshot: Snapshot | null; entries: readonly Entry[]; hardState: HardState | null }): Promise<void> {
+  /**
+   * Persist one Ready's worth of state: snapshot (if any), entries, hard state.
+   * With `sync: false` (only the commit index changed) the records are written
+   * but not fdatasync'd.
+   */
+  async persist(batch: PersistBatch): Promise<void> {
     const records: WalRecord[] = [];
     if (batch.snapshot !== null) {
       await this.snapshots.save(batch.snapshot);
@@ -48,7 +65,7 @@ export class LogStore {
     }
     for (const entry of batch.entries) records.push({ kind: 'entry', entry });
     if (batch.hardState !== null) records.push({ kind: 'hardState', hardState: batch.hardState });
-    await this.wal.append(records);
+    await this.wal.append(records, batch.sync ?? true);
   }
 
   /** Record a snapshot the local state machine took, then drop the segments it makes redundant. */

@@ -29,9 +29,21 @@ export class LogCorruptError extends Error {
  * Rebuild the initial state from the newest valid snapshot and the records.
  * Entries after the snapshot are kept only when the records tie them to it
  * (they hold the snapshot's index with its term, as an entry or a base/mark);
- * otherwise they belong to a log that the snapshot replaced.
+ * otherwise they belong to a log that the snapshot replaced — a crash came
+ * between the snapshot file and its base record — and the caller must append
+ * that base record now (see needsBaseRecord) before appending new entries.
  */
 export function replayRecords(records: Iterable<WalRecord>, snapshot: Snapshot | null): RaftInitialState {
+  return replayWal(records, snapshot).initial;
+}
+
+export interface ReplayResult {
+  readonly initial: RaftInitialState;
+  /** The records do not tie the log to the snapshot: append { kind: 'base' } for it before anything else. */
+  readonly needsBaseRecord: boolean;
+}
+
+export function replayWal(records: Iterable<WalRecord>, snapshot: Snapshot | null): ReplayResult {
   let entries: Entry[] = [];
   let hardState: HardState = { term: 0, vote: 0, commit: 0 };
   /** Terms known at indices without an entry record (bases and marks). */
@@ -75,9 +87,11 @@ export function replayRecords(records: Iterable<WalRecord>, snapshot: Snapshot |
 
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
+  let needsBaseRecord = false;
   if (snapIndex > 0) {
     const at = entries.length > 0 && snapIndex >= firstIndex() && snapIndex <= lastIndex() ? entries[snapIndex - firstIndex()]!.term : anchors.get(snapIndex);
-    entries = at === snapTerm ? entries.filter((e) => e.index > snapIndex) : [];
+    needsBaseRecord = at !== snapTerm;
+    entries = needsBaseRecord ? [] : entries.filter((e) => e.index > snapIndex);
   }
   if (entries.length > 0 && entries[0]!.index !== snapIndex + 1) {
     throw new LogCorruptError(`log starts at ${entries[0]!.index} but the snapshot ends at ${snapIndex}`);
@@ -86,5 +100,5 @@ export function replayRecords(records: Iterable<WalRecord>, snapshot: Snapshot |
   if (hardState.commit > last) {
     throw new LogCorruptError(`hard state commit ${hardState.commit} beyond the last durable entry ${last}`);
   }
-  return { hardState, snapshot, entries };
+  return { initial: { hardState, snapshot, entries }, needsBaseRecord };
 }

@@ -104,8 +104,8 @@ export class Wal {
     return { wal, records, repairedBytes, repairReason };
   }
 
-  /** Append records and make them durable (one fdatasync for the whole batch). */
-  async append(records: readonly WalRecord[]): Promise<void> {
+  /** Append records and make them durable (one fdatasync for the whole batch, unless `sync` is false). */
+  async append(records: readonly WalRecord[], sync = true): Promise<void> {
     if (records.length === 0) return;
     if (this.closed) throw new Error('WAL is closed');
     if (this.sizeBytes >= this.segmentBytesMax) await this.startSegment(this.currentSegment().seq + 1);
@@ -117,7 +117,7 @@ export class Wal {
       const { bytesWritten } = await handle.write(batch, written, batch.length - written, this.sizeBytes + written);
       written += bytesWritten;
     }
-    await handle.datasync();
+    if (sync) await handle.datasync();
     this.sizeBytes += batch.length;
     const seg = this.currentSegment();
     for (const r of records) {

@@ -19,7 +19,7 @@
 // applied on every member and all state machines are identical.
 import { RaftCore, bootstrapState } from '../../../src/replication/raft/core.js';
 import { ProposalDroppedError } from '../../../src/replication/raft/errors.js';
-import { EntryType, NO_NODE, type Entry, type Message, type NodeId, type Ready } from '../../../src/replication/raft/types.js';
+import { EntryType, NO_NODE, type Entry, type HardState, type Message, type NodeId, type Ready } from '../../../src/replication/raft/types.js';
 import type { WalRecord } from '../../../src/replication/storage/records.js';
 import { native } from '../../../src/backends/native.js';
 import { Rng } from './rng.js';
@@ -93,6 +93,8 @@ class SimNode {
   votesSent = new Map<number, NodeId>();
   snapshotEveryEntries: number;
   tickMs: number;
+  /** Term and vote as last persisted by this incarnation. */
+  durableHardState: HardState = { term: 0, vote: 0, commit: 0 };
 
   constructor(
     readonly id: NodeId,
@@ -156,6 +158,10 @@ class EventQueue {
 
 function before(a: Event, b: Event): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+function isLeaderReplication(m: Message): boolean {
+  return m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap';
 }
 
 function chainHash(prev: number, e: Entry): number {
@@ -328,6 +334,7 @@ export class SimCluster {
     this.extendChain(node, initial.entries);
     node.checkedCommit = base;
     node.busy = false;
+    node.durableHardState = initial.hardState;
     this.log(`n${node.id} start term=${initial.hardState.term} base=${base} last=${node.core.log.lastIndex()}`);
     this.scheduleTick(node);
   }
@@ -371,20 +378,31 @@ export class SimCluster {
     for (const entry of rd.entries) ops.push({ kind: 'record', record: { kind: 'entry', entry } });
     if (rd.hardState !== null) ops.push({ kind: 'record', record: { kind: 'hardState', hardState: rd.hardState } });
     node.disk.write(ops);
+    // As RaftNode: a leader's replication messages go out before its own write
+    // when they reveal no new term or vote; everything else waits for the sync.
+    const durable = node.durableHardState;
+    const termOrVoteChanges = rd.hardState !== null && (rd.hardState.term !== durable.term || rd.hardState.vote !== durable.vote);
+    const early = rd.softState.role === 'leader' && !termOrVoteChanges ? rd.messages.filter(isLeaderReplication) : [];
+    const late = rd.messages.filter((m) => !early.includes(m));
+    for (const m of early) this.sendFrom(node, m);
     this.scheduleFor(node, this.rng.next() * this.diskLatencyMsMax, () => {
-      node.disk.sync();
-      for (const m of rd.messages) {
-        // Pre-votes carry a prospective term that is deliberately not persisted.
-        if (m.type !== 'PreVote' && m.type !== 'PreVoteResp') node.maxSentTerm = Math.max(node.maxSentTerm, m.term);
-        if (m.type === 'VoteResp' && !m.reject) node.votesSent.set(m.term, m.to);
-        this.send(m);
-      }
+      // A commit-index-only change is written but not synced (it may be lost in a crash).
+      if (rd.mustSync) node.disk.sync();
+      if (rd.hardState !== null) node.durableHardState = rd.hardState;
+      for (const m of late) this.sendFrom(node, m);
       this.apply(node, rd);
       node.core!.advance();
       node.busy = false;
       this.maybeSnapshot(node);
       this.kick(node);
     });
+  }
+
+  private sendFrom(node: SimNode, m: Message): void {
+    // Pre-votes carry a prospective term that is deliberately not persisted.
+    if (m.type !== 'PreVote' && m.type !== 'PreVoteResp') node.maxSentTerm = Math.max(node.maxSentTerm, m.term);
+    if (m.type === 'VoteResp' && !m.reject) node.votesSent.set(m.term, m.to);
+    this.send(m);
   }
 
   private apply(node: SimNode, rd: Ready): void {

@@ -3,7 +3,7 @@
 // keeps a random prefix of the volatile writes (a torn tail: some of the data
 // may have reached the platter, in order) and loses the rest. Recovery goes
 // through the same replayRecords() as the real log store.
-import { replayRecords, type WalRecord } from '../../../src/replication/storage/records.js';
+import { replayWal, type WalRecord } from '../../../src/replication/storage/records.js';
 import type { RaftInitialState } from '../../../src/replication/raft/core.js';
 import type { Snapshot } from '../../../src/replication/raft/types.js';
 import type { Rng } from './rng.js';
@@ -42,7 +42,13 @@ export class SimDisk {
         records.push(op.record);
       }
     }
-    return replayRecords(records, snapshot);
+    const { initial, needsBaseRecord } = replayWal(records, snapshot);
+    if (needsBaseRecord && snapshot !== null) {
+      // As LogStore.open: re-establish the lost base record before anything else.
+      this.write([{ kind: 'record', record: { kind: 'base', index: snapshot.meta.index, term: snapshot.meta.term } }]);
+      this.sync();
+    }
+    return initial;
   }
 
   /**
