@@ -36,6 +36,8 @@ export interface SimOptions {
   readonly clients?: number;
   /** Keep the last N trace lines for a failure report. */
   readonly traceLines?: number;
+  /** Self-test of the checker: disks that lose synced writes on a crash. */
+  readonly lyingDisks?: boolean;
 }
 
 export interface SimStats {
@@ -341,7 +343,7 @@ export class SimCluster {
 
   private crash(node: SimNode): void {
     if (node.core === null) return;
-    const lost = node.disk.crash(this.rng);
+    const lost = node.disk.crash(this.rng, this.options.lyingDisks === true);
     this.log(`n${node.id} CRASH (lost ${lost} unsynced writes)`);
     node.core = null;
     node.epoch++;

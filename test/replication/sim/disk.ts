@@ -24,11 +24,18 @@ export class SimDisk {
   }
 
   /** Power loss: a random prefix of the unsynced writes survives. Returns how many were lost. */
-  crash(rng: Rng): number {
+  crash(rng: Rng, lying = false): number {
     const kept = rng.int(0, this.volatile.length);
     this.durable.push(...this.volatile.slice(0, kept));
-    const lost = this.volatile.length - kept;
+    let lost = this.volatile.length - kept;
     this.volatile = [];
+    if (lying) {
+      // A broken disk (or a missing fsync): synced writes vanish too. Used only
+      // to prove that the checker notices; never in the real test runs.
+      const forget = rng.int(0, Math.min(4, this.durable.length));
+      this.durable.length -= forget;
+      lost += forget;
+    }
     return lost;
   }
 
