@@ -102,6 +102,18 @@ async function load(cluster: ProcessCluster, leader: number, concurrency: number
   };
 }
 
+/** The client/HTTP overhead alone: a request the leader answers without Raft. */
+async function statusRoundTrip(cluster: ProcessCluster, leader: number, count: number): Promise<{ p50Ms: number; p99Ms: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    await cluster.http(leader, 'GET', '/status');
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) };
+}
+
 async function waitForWrite(cluster: ProcessCluster, deadlineMs: number): Promise<number> {
   while (Date.now() < deadlineMs) {
     for (const id of cluster.running.keys()) {
@@ -150,9 +162,12 @@ async function main(): Promise<void> {
   const cluster = await ProcessCluster.start({ nodeCount: 3, baseDir: args.dir, tickMs: 20, electionTicks: 10, snapshotEvery: 10_000 });
   const loads: LoadResult[] = [];
   let failovers: { leaderMs: number[]; writeMs: number[] } = { leaderMs: [], writeMs: [] };
+  let httpRtt = { p50Ms: NaN, p99Ms: NaN };
   try {
     const leader = await cluster.waitForLeader();
     await load(cluster, leader, 8, 100, 1); // warm-up: JIT, connections, page cache
+    httpRtt = await statusRoundTrip(cluster, leader, 1000);
+    console.log(`client round trip without Raft (GET /status on the leader): p50 ${httpRtt.p50Ms.toFixed(2)} ms, p99 ${httpRtt.p99Ms.toFixed(2)} ms`);
     for (const valueBytes of [100, 4096]) {
       for (const concurrency of [1, 64]) {
         const r = await load(cluster, leader, concurrency, valueBytes, args.durationS);
@@ -179,7 +194,7 @@ async function main(): Promise<void> {
   }
   if (args.json !== null) {
     await mkdir(dirname(args.json), { recursive: true });
-    await writeFile(args.json, JSON.stringify({ fsync4k, fsync128, loads, failovers }, null, 2));
+    await writeFile(args.json, JSON.stringify({ fsync4k, fsync128, httpRtt, loads, failovers }, null, 2));
   }
 }
 
