@@ -95,6 +95,8 @@ export class TcpTransport implements Transport {
 
   send(messages: readonly Message[]): void {
     if (this.closed) return;
+    // One corked write per peer and batch: a single writev syscall, not two writes per message.
+    const corked = new Set<Socket>();
     for (const m of messages) {
       const out = this.outboundFor(m.to);
       const socket = out?.socket;
@@ -102,8 +104,13 @@ export class TcpTransport implements Transport {
         this.droppedMessages++;
         continue;
       }
+      if (!corked.has(socket)) {
+        socket.cork();
+        corked.add(socket);
+      }
       for (const part of encodeFrame(encodeMessage(m))) socket.write(part);
     }
+    for (const socket of corked) socket.uncork();
   }
 
   async close(): Promise<void> {
