@@ -68,6 +68,7 @@ interface LoadResult {
   p99Ms: number;
   entriesPerLeaderFsync: number;
   errors: number;
+  leaderChanges: number;
 }
 
 async function load(cluster: ProcessCluster, leader: number, concurrency: number, valueBytes: number, durationS: number): Promise<LoadResult> {
@@ -75,6 +76,8 @@ async function load(cluster: ProcessCluster, leader: number, concurrency: number
   const before = (await cluster.status(leader))!.stats;
   const latenciesMs: number[] = [];
   let errors = 0;
+  let leaderChanges = 0;
+  let target = leader;
   const deadline = Date.now() + durationS * 1000;
   let seq = 0;
   const started = process.hrtime.bigint();
@@ -82,9 +85,20 @@ async function load(cluster: ProcessCluster, leader: number, concurrency: number
     Array.from({ length: concurrency }, async (_, worker) => {
       while (Date.now() < deadline) {
         const t0 = process.hrtime.bigint();
-        const res = await cluster.put(leader, `w${worker}-${seq++ % 1000}`, value).catch(() => null);
-        if (res?.status === 200) latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        else errors++;
+        const res = await cluster.put(target, `w${worker}-${seq++ % 1000}`, value).catch(() => null);
+        if (res?.status === 200) {
+          latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          continue;
+        }
+        // Not committed (e.g. an election happened): follow the leader hint like a real client.
+        errors++;
+        const hint = res?.status === 421 ? (JSON.parse(res.body.toString()) as { leader: number }).leader : 0;
+        if (hint !== 0 && hint !== target) {
+          target = hint;
+          leaderChanges++;
+        } else {
+          await sleep(5);
+        }
       }
     }),
   );
@@ -99,6 +113,7 @@ async function load(cluster: ProcessCluster, leader: number, concurrency: number
     p99Ms: percentile(latenciesMs, 99),
     entriesPerLeaderFsync: (after.entriesPersisted - before.entriesPersisted) / Math.max(1, after.persistBatches - before.persistBatches),
     errors,
+    leaderChanges,
   };
 }
 
@@ -170,11 +185,11 @@ async function main(): Promise<void> {
     console.log(`client round trip without Raft (GET /status on the leader): p50 ${httpRtt.p50Ms.toFixed(2)} ms, p99 ${httpRtt.p99Ms.toFixed(2)} ms`);
     for (const valueBytes of [100, 4096]) {
       for (const concurrency of [1, 64]) {
-        const r = await load(cluster, leader, concurrency, valueBytes, args.durationS);
+        const r = await load(cluster, await cluster.waitForLeader(), concurrency, valueBytes, args.durationS);
         loads.push(r);
         console.log(
           `${concurrency} proposers, ${valueBytes} B: ${r.committedPerSecond.toFixed(0)} commits/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
-            `${r.entriesPerLeaderFsync.toFixed(1)} entries per leader fsync, ${r.errors} errors`,
+            `${r.entriesPerLeaderFsync.toFixed(1)} entries per leader fsync, ${r.errors} uncommitted attempts, ${r.leaderChanges} leader changes`,
         );
       }
     }

@@ -269,6 +269,14 @@ export class RaftNode<Result> {
   private schedule(): void {
     if (this.processing) {
       this.again = true;
+      // A leader's heartbeats and appends need not wait for the fsync in progress.
+      if (this.core.role === 'leader' && this.core.term === this.durableTerm) {
+        const urgent = this.core.takeReplicationMessages();
+        if (urgent.length > 0) {
+          this.options.transport.send(urgent);
+          this.stats.messagesSent += urgent.length;
+        }
+      }
       return;
     }
     if (this.stopped || !this.core.hasReady()) return;

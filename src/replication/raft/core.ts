@@ -331,6 +331,27 @@ export class RaftCore {
     return snapshot;
   }
 
+  /**
+   * While a Ready is being persisted, a leader may send its appends and
+   * heartbeats at once instead of waiting for the next Ready: they reveal no
+   * new term or vote, and the leader counts its own entries toward a commit
+   * only after advance(). This keeps heartbeats flowing during a slow fsync
+   * and lets appends of the next batch overlap the current fsync. The shell
+   * must call this only when this term is already durable.
+   */
+  takeReplicationMessages(): Message[] {
+    if (this.roleValue !== 'leader') return [];
+    if (this.broadcastPending) {
+      this.broadcastPending = false;
+      this.broadcastAppend();
+    }
+    const out: Message[] = [];
+    const keep: Message[] = [];
+    for (const m of this.outbox) (m.type === 'App' || m.type === 'Heartbeat' || m.type === 'Snap' ? out : keep).push(m);
+    this.outbox = keep;
+    return out;
+  }
+
   // ---------------------------------------------------------------- ready / advance
 
   hasReady(): boolean {

@@ -368,6 +368,10 @@ export class SimCluster {
 
   private kick(node: SimNode): void {
     const core = node.core;
+    if (core !== null && node.busy && core.role === 'leader' && core.term === node.durableHardState.term) {
+      // As RaftNode: a leader's replication messages need not wait for the fsync in progress.
+      for (const m of core.takeReplicationMessages()) this.sendFrom(node, m);
+    }
     if (core === null || node.busy || !core.hasReady()) return;
     const rd = core.ready();
     node.busy = true;
