@@ -12,7 +12,10 @@
 //   POST /put?key=K (body = value)  → 200 {"index"} | 421 {"leader"} | 503
 //   GET  /get?key=K                 → linearizable read: 200 value | 404
 //   GET  /status                    → role, term, leader, indexes, digest
-//   POST /peers (JSON {"id":"host:port"}), POST /transfer?to=N
+//   POST /peers (JSON {"id":"host:port"}), POST /transfer?to=N,
+//   POST /members?add=N | ?remove=N  (one voter at a time; on the leader)
+// A node started without --bootstrap joins an existing cluster: it waits to
+// be added by the leader and learns the membership from the log.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { LogStore } from './storage/log-store.js';
 import { TcpTransport, type PeerAddress } from './transport/tcp-transport.js';
@@ -147,6 +150,13 @@ async function main(): Promise<void> {
           else reply(res, 200, value);
         } else if (req.method === 'GET' && url.pathname === '/status') {
           reply(res, 200, { ...node.status(), digest: sm.digest(), keys: sm.data.size });
+        } else if (req.method === 'POST' && url.pathname === '/members') {
+          const add = url.searchParams.get('add');
+          const remove = url.searchParams.get('remove');
+          if (add !== null) await node.changeMembership({ op: 'add', nodeId: Number(add) });
+          else if (remove !== null) await node.changeMembership({ op: 'remove', nodeId: Number(remove) });
+          else throw new Error('add= or remove= required');
+          reply(res, 200, node.status());
         } else if (req.method === 'POST' && url.pathname === '/transfer') {
           node.transferLeadership(Number(url.searchParams.get('to')));
           reply(res, 200, { ok: true });

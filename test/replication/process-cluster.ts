@@ -72,13 +72,13 @@ export class ProcessCluster {
     return cluster;
   }
 
-  private async spawnNode(id: number): Promise<void> {
+  private async spawnNode(id: number, bootstrap = this.ids.includes(id)): Promise<void> {
     const o = this.options;
     const args = [
       NODE_MAIN,
       '--id', String(id),
       '--dir', join(this.dir, `n${id}`),
-      '--bootstrap', this.ids.join(','),
+      ...(bootstrap ? ['--bootstrap', this.ids.join(',')] : []),
       '--tick-ms', String(o.tickMs ?? 20),
       '--election-ticks', String(o.electionTicks ?? 10),
       '--snapshot-every', String(o.snapshotEvery ?? 10_000),
@@ -170,6 +170,12 @@ export class ProcessCluster {
 
   async restart(id: number): Promise<void> {
     await this.spawnNode(id);
+    await this.publishPeers();
+  }
+
+  /** Start a new, empty node that is not a founding member (it waits to be added). */
+  async spawnJoiner(id: number): Promise<void> {
+    await this.spawnNode(id, false);
     await this.publishPeers();
   }
 
