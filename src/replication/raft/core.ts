@@ -24,6 +24,7 @@ import { Progress } from './progress.js';
 import { hasQuorum, majorityIndex, voteOutcome } from './quorum.js';
 import { applyConfChange, decodeConfChange, encodeConfChange, type ConfChange } from './confchange.js';
 import { ProposalDroppedError } from './errors.js';
+import { ReadIndexQueue, type ConfirmedRead } from './read-index.js';
 import {
   EntryType,
   NO_NODE,
@@ -78,14 +79,6 @@ export interface RaftCoreOptions {
   readonly random: () => number;
 }
 
-interface PendingRead {
-  readonly context: string;
-  /** Who asked: this node, or the follower that forwarded it. */
-  readonly from: NodeId;
-  readonly index: number;
-  readonly acks: Set<NodeId>;
-}
-
 interface InflightReady {
   readonly lastEntry: { index: number; term: number } | null;
   readonly snapshot: Snapshot | null;
@@ -124,9 +117,7 @@ export class RaftCore {
   private leadTransferee: NodeId = NO_NODE;
   /** Index of the latest conf change the leader appended; no new one until it commits. */
   private pendingConfIndex = 0;
-  private pendingReads: PendingRead[] = [];
-  /** Reads that arrived before this leader committed an entry of its own term. */
-  private readsAwaitingTermCommit: { context: string; from: NodeId }[] = [];
+  private readonly reads = new ReadIndexQueue();
   /** Entries appended by propose() not yet broadcast (batched into the next Ready). */
   private broadcastPending = false;
 
@@ -556,7 +547,7 @@ export class RaftCore {
       this.heartbeatElapsedTicks = 0;
       // Carry the newest pending read: if its confirmation round was lost, this
       // one confirms it (and every read queued before it).
-      this.broadcastHeartbeat(this.pendingReads[this.pendingReads.length - 1]?.context ?? '');
+      this.broadcastHeartbeat(this.reads.newestContext());
     }
   }
 
@@ -861,10 +852,8 @@ export class RaftCore {
     const previous = this.log.committed;
     if (!this.log.commitTo(index)) return;
     this.activateConfChanges(previous, index);
-    if (this.roleValue === 'leader' && this.readsAwaitingTermCommit.length > 0 && this.log.term(index) === this.termValue) {
-      const waiting = this.readsAwaitingTermCommit;
-      this.readsAwaitingTermCommit = [];
-      for (const r of waiting) this.leaderReadIndex(r.context, r.from);
+    if (this.roleValue === 'leader' && this.log.term(index) === this.termValue) {
+      for (const r of this.reads.takeDeferred()) this.leaderReadIndex(r.context, r.from);
     }
   }
 
@@ -924,40 +913,29 @@ export class RaftCore {
   private leaderReadIndex(context: string, from: NodeId): void {
     if (this.log.term(this.log.committed) !== this.termValue) {
       // Our commit index may lag the true one until our no-op commits (§6.4).
-      this.readsAwaitingTermCommit.push({ context, from });
+      this.reads.defer({ context, from });
       return;
     }
     const index = this.log.committed;
-    const acks = new Set<NodeId>([this.id]);
-    if (hasQuorum(this.confValue.voters, acks)) {
-      this.answerRead({ context, from, index, acks });
+    if (hasQuorum(this.confValue.voters, new Set([this.id]))) {
+      this.answerRead({ context, from, index });
       return;
     }
-    this.pendingReads.push({ context, from, index, acks });
+    this.reads.add({ context, from }, index, this.id);
     this.broadcastHeartbeat(context);
   }
 
   private ackRead(context: string, from: NodeId): void {
-    const at = this.pendingReads.findIndex((r) => r.context === context);
-    if (at < 0) return;
-    const read = this.pendingReads[at]!;
-    read.acks.add(from);
-    if (!hasQuorum(this.confValue.voters, read.acks)) return;
-    // Leadership confirmed now also covers every read queued before this one.
-    const released = this.pendingReads.splice(0, at + 1);
-    for (const r of released) this.answerRead(r);
+    for (const r of this.reads.ack(context, from, this.confValue.voters)) this.answerRead(r);
   }
 
-  private answerRead(r: PendingRead): void {
+  private answerRead(r: ConfirmedRead): void {
     if (r.from === this.id) this.readStates.push({ index: r.index, context: r.context });
     else this.send({ type: 'ReadIndexResp', to: r.from, term: this.termValue, index: r.index, context: r.context });
   }
 
   private failPendingReads(reason: string): void {
-    const all = [...this.pendingReads, ...this.readsAwaitingTermCommit];
-    this.pendingReads = [];
-    this.readsAwaitingTermCommit = [];
-    for (const r of all) if (r.from === this.id) this.readFailures.push({ context: r.context, reason });
+    for (const r of this.reads.drain()) if (r.from === this.id) this.readFailures.push({ context: r.context, reason });
   }
 
   // ---------------------------------------------------------------- plumbing
