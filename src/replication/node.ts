@@ -249,6 +249,9 @@ export class RaftNode<Result> {
           reject(new RaftTimeoutError('proposal'));
         }
       }, this.options.proposalTimeoutMs ?? 10_000);
+      // An older proposal at this index lost its entry when our log was truncated there.
+      const displaced = this.proposals.get(at.index);
+      if (displaced !== undefined) this.settleProposal(at.index, displaced, new ProposalDroppedError('not-leader', this.core.leader));
       this.proposals.set(at.index, { term: at.term, resolve, reject, timer });
     });
   }
