@@ -129,14 +129,17 @@ export class TcpTransport implements Transport {
     this.inbound.add(socket);
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
-      let payloads: Buffer[];
+      let messages: Message[];
       try {
-        payloads = decoder.push(chunk);
-        for (const p of payloads) this.handler(decodeMessage(p));
+        messages = decoder.push(chunk).map(decodeMessage);
       } catch (error) {
+        // Bad bytes from a peer: drop the connection (it redials). Errors thrown
+        // by the handler below are our own bugs and must not be swallowed here.
         this.onError(error as Error);
         socket.destroy();
+        return;
       }
+      for (const m of messages) this.handler(m);
     });
     socket.on('error', (error) => this.onError(error));
     socket.on('close', () => this.inbound.delete(socket));
