@@ -163,6 +163,9 @@ export class Wal {
   /** Create segment `seq`, make its name durable, and open it with the current hard state. */
   private async startSegment(seq: number): Promise<void> {
     const path = join(this.dir, segmentName(seq));
+    // Seal the current segment durably first: it may end with unsynced
+    // commit-only records, and a sealed segment must read back whole.
+    await this.handle?.datasync();
     const handle = await open(path, 'wx');
     await this.handle?.close();
     this.handle = handle;
