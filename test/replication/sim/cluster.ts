@@ -262,7 +262,7 @@ export class SimCluster {
     } catch (error) {
       if (error instanceof SimFailure) throw error;
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      throw new SimFailure(this.options.seed, `exception: ${message}`, this.trace);
+      throw new SimFailure(this.options.seed, `exception: ${message}`, [...this.trace, 'cluster state:', this.describe()]);
     }
   }
 
@@ -301,7 +301,7 @@ export class SimCluster {
   }
 
   private fail(message: string): never {
-    throw new SimFailure(this.options.seed, message, this.trace);
+    throw new SimFailure(this.options.seed, message, [...this.trace, 'cluster state:', this.describe()]);
   }
 
   // ------------------------------------------------------------ node lifecycle
@@ -809,7 +809,7 @@ export class SimCluster {
     this.partition.clear();
     this.log('HEAL: network reliable, every node restarted');
     for (const node of this.nodes) if (node.core === null) this.start(node);
-    // Fail any client operation still waiting: they are neither acked nor required.
+    // Client operations still waiting may complete (then they count as acknowledged) or not.
     this.ensureMembership();
   }
 
