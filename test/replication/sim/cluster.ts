@@ -158,6 +158,8 @@ class EventQueue {
   }
 }
 
+const EVENTS_PER_RUN_MAX = 2_000_000;
+
 function before(a: Event, b: Event): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
@@ -276,7 +278,8 @@ export class SimCluster {
       }
       this.now = e.at;
       e.run();
-      this.stats.events++;
+      // A correct run takes ~10^4 events; a message storm at one instant would never end.
+      if (++this.stats.events > EVENTS_PER_RUN_MAX) this.fail(`more than ${EVENTS_PER_RUN_MAX} events: livelock or message storm`);
       this.checkEveryStep();
       if (stop !== undefined && ++checks % 50 === 0 && stop()) break;
     }
