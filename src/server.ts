@@ -5,6 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { FsTier } from './backends/fs-tier.js';
+import { openNvmeTier } from './backends/nvme.js';
+import type { TierStats, TierStore } from './backends/tier-store.js';
 import { loadRootCredentials, StaticCredentialStore, type LoadedCredentials } from './config/credentials.js';
 import type { ServerConfig } from './config/server-config.js';
 import { buildApp } from './http/app.js';
@@ -20,6 +22,7 @@ export interface RunningServer {
   endpoint: string;
   credentials: LoadedCredentials;
   recovery: Record<string, { reclaimedBlobs: number; reclaimedBytes: number }>;
+  tiers: TierStats[];
   close(): Promise<void>;
 }
 
@@ -30,10 +33,25 @@ export async function startServer(config: ServerConfig, log: (message: string) =
   const store = new MetaStore(join(dataDirectory, 'meta'));
   const stateMachine = new MetaStateMachine(store);
   const metaLog = new LocalMetaLog(stateMachine);
-  const fsTier = await FsTier.open({ directory: join(dataDirectory, 'blobs', 'fs') });
-  const data = new TieredDataStore([fsTier], config.thresholds, log);
+  const tiers: TierStore[] = [];
+  mkdirSync(join(dataDirectory, 'blobs'), { recursive: true });
+  if (config.nvme !== 'none') {
+    tiers.push(
+      await openNvmeTier({
+        path: config.nvme.path ?? join(dataDirectory, 'blobs', 'nvme.img'),
+        ...(config.nvme.sizeBytes !== undefined ? { sizeBytes: config.nvme.sizeBytes } : {}),
+      }),
+    );
+  }
+  tiers.push(await FsTier.open({ directory: join(dataDirectory, 'blobs', 'fs') }));
+  const data = new TieredDataStore(tiers, config.thresholds, log);
   const objects = new ObjectLayer({ store, log: metaLog, data });
   const recovery = await data.recover(() => objects.committedBlobs());
+  for (const [tier, reclaimed] of Object.entries(recovery)) {
+    if (reclaimed.reclaimedBlobs > 0) {
+      log(`strata: tier ${tier}: reclaimed ${reclaimed.reclaimedBlobs} uncommitted blobs (${reclaimed.reclaimedBytes} bytes)`);
+    }
+  }
 
   const app = buildApp({
     services: { objects, region: config.region },
@@ -44,7 +62,7 @@ export async function startServer(config: ServerConfig, log: (message: string) =
       status: 'ok',
       node: config.nodeId,
       role: 'single',
-      tiers: data.stats(),
+      tiers: data.health(),
     }),
   });
   await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -57,6 +75,7 @@ export async function startServer(config: ServerConfig, log: (message: string) =
     endpoint: `http://${host}:${port}`,
     credentials,
     recovery,
+    tiers: data.stats(),
     async close() {
       if (closed) return;
       closed = true;

@@ -75,6 +75,8 @@ export interface TierStore {
   /** Frees a blob whose last reference has been committed away. Idempotent. */
   delete(ref: BlobRef): Promise<void>;
   stats(): TierStats;
+  /** Extra, tier-specific fields for /.strata/health (engine, flush counts, ...). */
+  details?(): object;
   close(): Promise<void>;
 }
 

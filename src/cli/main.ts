@@ -3,7 +3,7 @@ import { ConfigError, parseServerArgs } from '../config/server-config.js';
 import { startServer } from '../server.js';
 
 const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
-                     [--node-id ID] [--small-max SIZE] [--large-min SIZE]
+                     [--node-id ID] [--small-max SIZE] [--large-min SIZE] [--nvme PATH[:SIZE]|none]
 
   --data DIR          data directory (default ./data)
   --listen HOST:PORT  where S3 is served (default 127.0.0.1:9000)
@@ -11,6 +11,8 @@ const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain 
   --region REGION     region reported for buckets (default us-east-1)
   --small-max SIZE    objects smaller than this go to the dax tier (default 64KiB)
   --large-min SIZE    objects of at least this size go to the remote tier (default 10MiB)
+  --nvme PATH[:SIZE]  the nvme tier's file or block device (default DIR/blobs/nvme.img, 1 GiB);
+                      "none" disables the tier. STRATA_IO_ENGINE=io_uring|threadpool|auto.
 
 Root credentials come from STRATA_ACCESS_KEY / STRATA_SECRET_KEY, or are
 generated once into DIR/credentials.json.`;
@@ -24,6 +26,9 @@ async function runServer(args: string[]): Promise<void> {
   console.log(`Access key:         ${root.accessKeyId}`);
   console.log(`Secret key:         ${root.secretAccessKey}`);
   console.log(`Credentials from:   ${source === 'environment' ? 'environment' : path}`);
+  for (const tier of server.tiers) {
+    console.log(`Tier ${tier.name.padEnd(14)} ${tier.mode}, ${(tier.capacityBytes / 1024 ** 3).toFixed(1)} GiB`);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

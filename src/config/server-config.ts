@@ -1,6 +1,7 @@
 // Server configuration: defaults, command-line flags, and their validation.
 // Bad configuration is a one-line error and a non-zero exit, never a half start.
 import { DEFAULT_THRESHOLDS, type PlacementThresholds } from '../placement/policy.js';
+import { parseNvmeSpec } from '../backends/nvme-spec.js';
 
 export interface ServerConfig {
   dataDirectory: string;
@@ -10,6 +11,8 @@ export interface ServerConfig {
   region: string;
   nodeId: string;
   thresholds: PlacementThresholds;
+  /** The nvme tier: a file or block device (`--nvme PATH[:SIZE]`), or disabled (`--nvme none`). */
+  nvme: { path?: string; sizeBytes?: number } | 'none';
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -19,6 +22,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   region: 'us-east-1',
   nodeId: 'n1',
   thresholds: DEFAULT_THRESHOLDS,
+  nvme: {},
 };
 
 export class ConfigError extends Error {
@@ -51,7 +55,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 /** Parses `strata server` flags (--flag value or --flag=value). */
 export function parseServerArgs(args: string[]): ServerConfig {
-  const config: ServerConfig = { ...DEFAULT_CONFIG, thresholds: { ...DEFAULT_THRESHOLDS } };
+  const config: ServerConfig = { ...DEFAULT_CONFIG, thresholds: { ...DEFAULT_THRESHOLDS }, nvme: {} };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf('=');
@@ -87,6 +91,19 @@ export function parseServerArgs(args: string[]): ServerConfig {
       case '--large-min':
         config.thresholds.largeMinBytes = parseSize(value(), flag);
         break;
+      case '--nvme': {
+        const text = value();
+        if (text === 'none') {
+          config.nvme = 'none';
+          break;
+        }
+        try {
+          config.nvme = parseNvmeSpec(text);
+        } catch (error) {
+          throw new ConfigError((error as Error).message);
+        }
+        break;
+      }
       default:
         throw new ConfigError(`unknown flag ${flag} (see \`strata help\`)`);
     }

@@ -24,6 +24,8 @@ export interface DataStore {
   release(refs: readonly BlobRef[]): Promise<void>;
   recover(committed: () => Iterable<BlobRef>): Promise<Record<string, { reclaimedBlobs: number; reclaimedBytes: number }>>;
   stats(): TierStats[];
+  /** stats() plus each tier's own details, for the health endpoint. */
+  health(): object[];
   close(): Promise<void>;
 }
 
@@ -91,6 +93,10 @@ export class TieredDataStore implements DataStore {
 
   stats(): TierStats[] {
     return [...this.tiers.values()].map((tier) => tier.stats());
+  }
+
+  health(): object[] {
+    return [...this.tiers.values()].map((tier) => ({ ...(tier.details?.() ?? {}), ...tier.stats() }));
   }
 
   async close(): Promise<void> {

@@ -44,7 +44,17 @@ export async function startStrata(t: Teardown | undefined, options: StartOptions
   const secretAccessKey = 'test-secret-key';
   const child = spawn(
     process.execPath,
-    [STRATA_BIN, 'server', '--data', dataDirectory, '--listen', '127.0.0.1:0', ...(options.args ?? [])],
+    [
+      STRATA_BIN,
+      'server',
+      '--data',
+      dataDirectory,
+      '--listen',
+      '127.0.0.1:0',
+      // A smaller nvme file than the 1 GiB default keeps test start-up cheap (it is zero-filled once).
+      ...(options.args?.includes('--nvme') ? [] : ['--nvme', `${join(dataDirectory, 'nvme.img')}:256MiB`]),
+      ...(options.args ?? []),
+    ],
     {
       env: { ...process.env, STRATA_ACCESS_KEY: accessKeyId, STRATA_SECRET_KEY: secretAccessKey, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
