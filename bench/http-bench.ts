@@ -4,6 +4,8 @@
 //
 //   npm run bench:peers   # once: installs s3rver under bench/peers
 //   node dist/bench/http-bench.js [--duration 5] [--sizes 4KiB,1MiB,64MiB] [--concurrency 1,32]
+//        [--strata 'strata=;strata-fs=--nvme none'] [--peers node-http,s3rver]
+// --strata names one or more strata configurations (name=server flags, ';'-separated).
 import { parseSize } from '../src/config/server-config.js';
 import { runLoad, type LoadOp, type LoadResult } from './load.js';
 import { startPlainProcess, startS3rverProcess, startStrataProcess, type BenchProcess } from './processes.js';
@@ -39,10 +41,19 @@ async function measure(target: BenchProcess, op: LoadOp, sizeBytes: number, conc
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
 async function main(): Promise<void> {
-  const targets: BenchProcess[] = [await startStrataProcess(), await startPlainProcess()];
-  const s3rver = await startS3rverProcess(4568 + Math.floor(Math.random() * 1000));
-  if (s3rver) targets.push(s3rver);
-  else console.error('s3rver not installed (npm run bench:peers): its columns are skipped');
+  const targets: BenchProcess[] = [];
+  for (const item of arg('strata', 'strata=').split(';')) {
+    const [name, flags = ''] = item.split('=');
+    const started = await startStrataProcess({ args: flags.split(' ').filter((word) => word !== '') });
+    targets.push({ ...started, name: name! });
+  }
+  const peers = arg('peers', 'node-http,s3rver').split(',');
+  if (peers.includes('node-http')) targets.push(await startPlainProcess());
+  if (peers.includes('s3rver')) {
+    const s3rver = await startS3rverProcess(4568 + Math.floor(Math.random() * 1000));
+    if (s3rver) targets.push(s3rver);
+    else console.error('s3rver not installed (npm run bench:peers): its columns are skipped');
+  }
   try {
     console.log(`| op | size | conc | server | ops/s | MB/s | p50 ms | p99 ms | errors | × node-http | × s3rver |`);
     console.log(`|---|---|---|---|---|---|---|---|---|---|---|`);
@@ -52,11 +63,11 @@ async function main(): Promise<void> {
         for (const op of ops) {
           const results = new Map<string, LoadResult>();
           for (const target of targets) results.set(target.name, await measure(target, op, sizeBytes, concurrency));
-          const plain = results.get('node-http')!;
+          const plain = results.get('node-http');
           const peer = results.get('s3rver');
           for (const [name, result] of results) {
             console.log(
-              `| ${op} | ${size} | ${concurrency} | ${name} | ${fmt(result.opsPerSecond)} | ${fmt(result.megabytesPerSecond)} | ${fmt(result.p50Ms, 2)} | ${fmt(result.p99Ms, 2)} | ${result.errors} | ${fmt(result.opsPerSecond / plain.opsPerSecond, 2)} | ${peer ? fmt(result.opsPerSecond / peer.opsPerSecond, 2) : '–'} |`,
+              `| ${op} | ${size} | ${concurrency} | ${name} | ${fmt(result.opsPerSecond)} | ${fmt(result.megabytesPerSecond)} | ${fmt(result.p50Ms, 2)} | ${fmt(result.p99Ms, 2)} | ${result.errors} | ${plain ? fmt(result.opsPerSecond / plain.opsPerSecond, 2) : '–'} | ${peer ? fmt(result.opsPerSecond / peer.opsPerSecond, 2) : '–'} |`,
             );
           }
         }
