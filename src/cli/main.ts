@@ -1,9 +1,11 @@
-// The `strata` command line: `strata server [flags]` runs a node.
+// The `strata` command line: `strata server [flags]` runs a node; `strata admin` asks one.
 import { ConfigError, parseServerArgs } from '../config/server-config.js';
 import { startServer } from '../server.js';
+import { runAdmin } from './admin.js';
 
 const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
                      [--node-id ID] [--small-max SIZE] [--large-min SIZE] [--nvme PATH[:SIZE]|none]
+       strata admin tiers [--endpoint http://HOST:PORT] [--json]
 
   --data DIR          data directory (default ./data)
   --listen HOST:PORT  where S3 is served (default 127.0.0.1:9000)
@@ -52,6 +54,9 @@ export async function main(args: string[]): Promise<void> {
     switch (command) {
       case 'server':
         await runServer(rest);
+        return;
+      case 'admin':
+        await runAdmin(rest);
         return;
       case 'help':
       case '--help':

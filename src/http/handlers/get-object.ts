@@ -56,6 +56,9 @@ function writeObjectHeaders(context: S3Context, reply: FastifyReply, output: Get
         : `bytes */${output.object.sizeBytes}`;
   }
   if (output.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(output.partsCount);
+  // Where the object's bytes live (placement is recorded per object and per part).
+  const tiers = [...new Set(output.object.blobs.map((blob) => blob.tier))];
+  if (tiers.length > 0) headers['x-strata-tiers'] = tiers.join(',');
   if ((header(context, 'x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED') {
     Object.assign(headers, checksumHeaders(output.checksum));
   }
