@@ -13,7 +13,7 @@ import {
   type ChecksumAlgorithm,
   type ChecksumValue,
 } from './checksums.js';
-import type { CommandFailure, CommandResult, DeleteEntry, MetaCommand } from './commands.js';
+import type { CommandFailure, CommandResult, DeleteEntry, MetaCommand, WritePrecondition } from './commands.js';
 import { evaluateCopySourceConditions, evaluateReadConditions } from './conditions.js';
 import { ObjectError } from './errors.js';
 import { ingestBody, requestedAlgorithm, type IngestedBlob } from './ingest.js';
@@ -198,22 +198,41 @@ export class ObjectLayer implements ObjectService {
       // Like AWS since 2025: objects uploaded without a checksum get a CRC64NVME.
       extraAlgorithms: algorithm ? [] : ['CRC64NVME'],
     });
-    const checksumAlgorithm = algorithm ?? 'CRC64NVME';
+    return this.storeObject(input.bucket, ingested, {
+      key: input.key,
+      headers: input.headers,
+      userMeta: input.userMeta,
+      checksumAlgorithm: algorithm ?? 'CRC64NVME',
+      storageClass: input.storageClass ?? 'STANDARD',
+      owner: input.owner,
+      ...(input.precondition ? { precondition: input.precondition } : {}),
+    });
+  }
+
+  /** Commits a single-blob object just ingested; the blob is freed if the commit is refused. */
+  private async storeObject(
+    bucket: string,
+    ingested: IngestedBlob,
+    fields: Pick<ObjectRecord, 'key' | 'headers' | 'userMeta' | 'storageClass' | 'owner'> & {
+      checksumAlgorithm: ChecksumAlgorithm;
+      precondition?: WritePrecondition;
+    },
+  ): Promise<ObjectRecord> {
     const object: ObjectRecord = {
       v: 1,
-      key: input.key,
+      key: fields.key,
       sizeBytes: ingested.sizeBytes,
       etag: ingested.md5Hex,
       lastModifiedMs: this.now(),
-      headers: input.headers,
-      userMeta: input.userMeta,
-      checksum: { algorithm: checksumAlgorithm, value: ingested.checksums[checksumAlgorithm]!, type: 'FULL_OBJECT' },
+      headers: fields.headers,
+      userMeta: fields.userMeta,
+      checksum: { algorithm: fields.checksumAlgorithm, value: ingested.checksums[fields.checksumAlgorithm]!, type: 'FULL_OBJECT' },
       blobs: ingested.blob ? [ingested.blob] : [],
-      storageClass: input.storageClass ?? 'STANDARD',
-      owner: input.owner,
+      storageClass: fields.storageClass,
+      owner: fields.owner,
     };
-    const command: MetaCommand = { v: 1, type: 'PutObject', bucket: input.bucket, object };
-    if (input.precondition) command.precondition = input.precondition;
+    const command: MetaCommand = { v: 1, type: 'PutObject', bucket, object };
+    if (fields.precondition) command.precondition = fields.precondition;
     const result = await this.commitWithBlob(command, ingested.blob);
     await this.data.release(result.freed);
     return object;
@@ -348,23 +367,15 @@ export class ObjectLayer implements ObjectService {
       integrity: { algorithm },
     });
     const replace = input.metadataDirective === 'REPLACE';
-    const object: ObjectRecord = {
-      v: 1,
+    const object = await this.storeObject(input.bucket, ingested, {
       key: input.key,
-      sizeBytes: ingested.sizeBytes,
-      etag: ingested.md5Hex,
-      lastModifiedMs: this.now(),
       headers: replace ? input.headers : source.headers,
       userMeta: replace ? input.userMeta : source.userMeta,
-      checksum: { algorithm, value: ingested.checksums[algorithm]!, type: 'FULL_OBJECT' },
-      blobs: ingested.blob ? [ingested.blob] : [],
+      checksumAlgorithm: algorithm,
       storageClass: input.storageClass ?? source.storageClass,
       owner: input.owner,
-    };
-    const command: MetaCommand = { v: 1, type: 'PutObject', bucket: input.bucket, object };
-    if (input.precondition) command.precondition = input.precondition;
-    const result = await this.commitWithBlob(command, ingested.blob);
-    await this.data.release(result.freed);
+      ...(input.precondition ? { precondition: input.precondition } : {}),
+    });
     return { object, source };
   }
 
