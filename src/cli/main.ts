@@ -1,6 +1,7 @@
 // The `strata` command line: `strata server [flags]` runs a node.
 import { ConfigError, parseServerArgs } from '../config/server-config.js';
 import { startServer } from '../server.js';
+import { runNvmet } from './nvmet.js';
 
 const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
                      [--node-id ID] [--small-max SIZE] [--large-min SIZE]
@@ -47,6 +48,9 @@ export async function main(args: string[]): Promise<void> {
     switch (command) {
       case 'server':
         await runServer(rest);
+        return;
+      case 'nvmet':
+        await runNvmet(rest);
         return;
       case 'help':
       case '--help':
