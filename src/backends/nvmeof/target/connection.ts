@@ -154,7 +154,13 @@ export class TargetConnection implements ControllerMember {
   private handleCommand(pdu: CapsuleCmdPdu): void {
     const command = decodeSqe(pdu.sqe);
     if (this.state === 'ready') this.sqhd = (this.sqhd + 1) % this.sqEntries;
-    if (this.outstanding.has(command.cid)) {
+    const existing = this.outstanding.get(command.cid);
+    if (existing && existing.opcode === AdminOpcode.AsyncEventRequest && this.qid === 0) {
+      // The SPDK host reuses the CID of an AER it gave up on (seen at shutdown in
+      // the reference capture); the AER is dropped, as SPDK's target does.
+      this.outstanding.delete(command.cid);
+      this.controller!.pendingAers -= 1;
+    } else if (existing) {
       this.respond(command, failure(GenericStatus.CommandIdConflict), false);
       return;
     }
