@@ -150,7 +150,7 @@ async function replayHost(
       const answer: Answer = { key: commandKey(sqe, options.queue), pdus: [] };
       byCid.set(command.cid, answer);
       order.push(answer);
-      let data = pdu.data.length ? Buffer.from(pdu.data) : undefined;
+      const data = pdu.data.length ? Buffer.from(pdu.data) : undefined;
       if (answer.key === 'fabrics:1' && data && sqe.readUInt16LE(42) > 0) data.writeUInt16LE(cntlid, 16); // I/O Connect joins our controller
       socket.write(Buffer.concat(encodeCapsuleCmd(sqe, data, framing)));
       if (answer.key === 'fabrics:1' && sqe.readUInt16LE(42) === 0) {
