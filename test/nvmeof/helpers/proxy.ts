@@ -51,3 +51,63 @@ export async function startProxy(options: ProxyOptions): Promise<RecordingProxy>
     },
   };
 }
+
+/**
+ * A transform that follows PDU boundaries in one direction and, when armed,
+ * flips one byte of the next PDU that `pick` selects: pick(type) returns the
+ * byte offset within that PDU to flip, or undefined to let it pass.
+ */
+export function pduCorrupter(direction: 'toTarget' | 'toHost') {
+  let armed: ((type: number, plen: number) => number | undefined) | undefined;
+  let corrupted = 0;
+  // Per connection: position within the current PDU and its first 8 bytes.
+  const states = new Map<number, { header: Buffer; headerBytes: number; remaining: number; flipAt: number | undefined }>();
+  const transform = (chunk: Buffer, fromClient: boolean, connection: number): Buffer => {
+    if (fromClient !== (direction === 'toTarget')) return chunk;
+    const state = states.get(connection) ?? { header: Buffer.alloc(8), headerBytes: 0, remaining: 0, flipAt: undefined };
+    states.set(connection, state);
+    const out = Buffer.from(chunk);
+    let i = 0;
+    while (i < out.length) {
+      if (state.remaining === 0 && state.headerBytes < 8) {
+        const take = Math.min(8 - state.headerBytes, out.length - i);
+        out.copy(state.header, state.headerBytes, i, i + take);
+        state.headerBytes += take;
+        i += take;
+        if (state.headerBytes === 8) {
+          const plen = state.header.readUInt32LE(4);
+          state.remaining = plen - 8;
+          state.flipAt = undefined;
+          const pick = armed?.(state.header[0]!, plen);
+          if (pick !== undefined && armed) {
+            armed = undefined;
+            corrupted += 1;
+            state.flipAt = pick - 8; // relative to the bytes after the common header
+          }
+          if (state.remaining === 0) state.headerBytes = 0;
+        }
+        continue;
+      }
+      const take = Math.min(state.remaining, out.length - i);
+      if (state.flipAt !== undefined && state.flipAt >= 0 && state.flipAt < take) {
+        out[i + state.flipAt] = out[i + state.flipAt]! ^ 0x5a;
+        state.flipAt = undefined;
+      } else if (state.flipAt !== undefined) {
+        state.flipAt -= take;
+      }
+      state.remaining -= take;
+      i += take;
+      if (state.remaining === 0) state.headerBytes = 0;
+    }
+    return out;
+  };
+  return {
+    transform,
+    arm(pick: (type: number, plen: number) => number | undefined) {
+      armed = pick;
+    },
+    get corrupted() {
+      return corrupted;
+    },
+  };
+}
