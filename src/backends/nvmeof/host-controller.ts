@@ -220,7 +220,8 @@ export class HostController extends EventEmitter {
     const intervalMs = Math.max(100, Math.floor(this.options.katoMs / 2));
     this.keepAliveTimer = setInterval(() => {
       // A failed or late Keep Alive means the association is gone: the owner reconnects.
-      this.adminCommand(AdminOpcode.KeepAlive, {}, 'Keep Alive').catch((error: Error) => this.lose(error));
+      const sqe = encodeSqe({ opcode: AdminOpcode.KeepAlive, cid: 0 });
+      this.admin.submit(sqe, { timeoutMs: this.options.katoMs, what: 'Keep Alive' }).catch((error: Error) => this.lose(error));
     }, intervalMs);
     this.keepAliveTimer.unref();
   }

@@ -276,9 +276,14 @@ export class NvmeTcpNamespace extends EventEmitter {
     const block = this.blockSizeBytes;
     const start = offsetBytes - (offsetBytes % block);
     const end = Math.ceil((offsetBytes + lengthBytes) / block) * block;
-    const result = Buffer.allocUnsafe(end - start);
     const controller = await this.ready();
     const pieceBytes = controller.maxTransferBytes - (controller.maxTransferBytes % block);
+    if (end - start <= pieceBytes) {
+      // One command: hand back its buffer without another copy.
+      const data = await this.readPiece(start, end - start);
+      return data.subarray(offsetBytes - start, offsetBytes - start + lengthBytes);
+    }
+    const result = Buffer.allocUnsafe(end - start);
     const pieces: Promise<void>[] = [];
     for (let at = start; at < end; at += pieceBytes) {
       const length = Math.min(pieceBytes, end - at);
