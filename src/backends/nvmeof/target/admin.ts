@@ -238,11 +238,11 @@ function getFeatures(controller: TargetController, command: Sqe): CommandResult 
 }
 
 /** Size in bytes of each log page this target knows, and its contents. */
-function logPage(controller: TargetController, registry: ControllerRegistry, lid: number): Buffer | undefined {
+function logPage(controller: TargetController, registry: ControllerRegistry, lid: number, localAddress: string | undefined): Buffer | undefined {
   const isIo = controller.subsystem.kind === 'nvm';
   switch (lid) {
     case LogPageId.Discovery:
-      return isIo ? undefined : encodeDiscoveryLog(registry.generation, registry.discoveryEntries());
+      return isIo ? undefined : encodeDiscoveryLog(registry.generation, registry.discoveryEntries(localAddress));
     case LogPageId.ErrorInformation:
       return isIo ? Buffer.alloc(64 * 4) : undefined;
     case LogPageId.SmartHealth:
@@ -256,12 +256,12 @@ function logPage(controller: TargetController, registry: ControllerRegistry, lid
   }
 }
 
-function getLogPage(controller: TargetController, registry: ControllerRegistry, command: Sqe): CommandResult {
+function getLogPage(controller: TargetController, registry: ControllerRegistry, command: Sqe, localAddress: string | undefined): CommandResult {
   const lid = command.cdw[0] & 0xff;
   const dwords = ((command.cdw[1] & 0xffff) * 0x10000 + (command.cdw[0] >>> 16)) + 1;
   const offsetBytes = command.cdw[2] + command.cdw[3] * 2 ** 32;
   if (offsetBytes % 4 !== 0) return INVALID_FIELD;
-  const page = logPage(controller, registry, lid);
+  const page = logPage(controller, registry, lid, localAddress);
   if (!page) return INVALID_FIELD;
   if (offsetBytes > page.length) return INVALID_FIELD;
   const lengthBytes = dwords * 4;
@@ -282,7 +282,7 @@ export function executeAdmin(
   registry: ControllerRegistry,
   command: Sqe,
   raw: Buffer,
-  environment: TargetIdentity & { flush: () => Promise<void> },
+  environment: TargetIdentity & { flush: () => Promise<void>; localAddress: string | undefined },
 ): CommandResult {
   if (command.opcode === AdminOpcode.Fabrics) {
     const fctype = fctypeOf(raw);
@@ -301,7 +301,7 @@ export function executeAdmin(
     case AdminOpcode.GetFeatures:
       return getFeatures(controller, command);
     case AdminOpcode.GetLogPage:
-      return getLogPage(controller, registry, command);
+      return getLogPage(controller, registry, command, environment.localAddress);
     case AdminOpcode.KeepAlive:
       return SUCCESS;
     case AdminOpcode.AsyncEventRequest:

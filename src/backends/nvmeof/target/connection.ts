@@ -192,6 +192,7 @@ export class TargetConnection implements ControllerMember {
       const result = executeAdmin(controller, this.environment.registry, command, pdu.sqe, {
         ...this.environment.identity,
         flush: () => Promise.all([...controller.subsystem.namespaces.values()].map((ns) => ns.backing.flush())).then(() => undefined),
+        localAddress: this.socket.localAddress?.replace(/^::ffff:/, ''),
       });
       if (!result.held) this.respond(command, result);
       return;

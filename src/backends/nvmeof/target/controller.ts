@@ -114,8 +114,11 @@ export class ControllerRegistry {
   readonly subsystems = new Map<string, Subsystem>();
   /** Discovery log generation counter; bumped when the set of entries changes. */
   generation = 1n;
-  /** Filled by the target with its listeners, for the discovery log. */
-  discoveryEntries: () => DiscoveryEntry[] = () => [];
+  /**
+   * Filled by the target with its listeners, for the discovery log. localAddress
+   * is the address the asking host reached us on (reported for wildcard listeners).
+   */
+  discoveryEntries: (localAddress: string | undefined) => DiscoveryEntry[] = () => [];
 
   addSubsystem(subsystem: Subsystem): void {
     this.subsystems.set(subsystem.nqn, subsystem);

@@ -49,7 +49,7 @@ export class NvmeTcpTarget {
       ...(options.allowedHosts ? { allowedHosts: new Set(options.allowedHosts) } : {}),
     });
     target.registry.addSubsystem({ nqn: DISCOVERY_NQN, kind: 'discovery', namespaces: new Map() });
-    target.registry.discoveryEntries = () => target.discoveryEntries();
+    target.registry.discoveryEntries = (localAddress) => target.discoveryEntries(localAddress);
     try {
       target.ioAddress = await target.listen(options.listen);
       if (options.discoveryListen) target.discoveryAddress = await target.listen(options.discoveryListen);
@@ -95,10 +95,12 @@ export class NvmeTcpTarget {
     });
   }
 
-  private discoveryEntries(): DiscoveryEntry[] {
+  private discoveryEntries(localAddress: string | undefined): DiscoveryEntry[] {
+    // A wildcard listener (0.0.0.0, ::) is useless as TRADDR: report the address the host reached.
+    const reachable = (address: AddressInfo) => (['0.0.0.0', '::'].includes(address.address) && localAddress ? localAddress : address.address);
     const entry = (address: AddressInfo, portId: number, subtype: number, subnqn: string): DiscoveryEntry => ({
       trtype: TransportType.Tcp,
-      adrfam: isIPv6(address.address) ? AddressFamily.IPv6 : AddressFamily.IPv4,
+      adrfam: isIPv6(reachable(address)) ? AddressFamily.IPv6 : AddressFamily.IPv4,
       subtype,
       treq: 2, // secure channel not required
       portId,
@@ -106,7 +108,7 @@ export class NvmeTcpTarget {
       asqsz: TARGET_LIMITS.adminQueueEntriesMin,
       trsvcid: String(address.port),
       subnqn,
-      traddr: address.address,
+      traddr: reachable(address),
       sectype: 0,
     });
     const entries: DiscoveryEntry[] = [];
