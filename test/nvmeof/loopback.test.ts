@@ -6,7 +6,9 @@
 import t from 'tap';
 import { randomInt } from 'node:crypto';
 import { connect, discover, NvmeStatusError } from '../../src/backends/nvmeof/index.js';
-import { IoOpcode } from '../../src/backends/nvmeof/constants.js';
+import { IoOpcode, PduType } from '../../src/backends/nvmeof/constants.js';
+import { PduDecoder } from '../../src/backends/nvmeof/pdu.js';
+import { startProxy } from './helpers/proxy.js';
 import { encodeSqe } from '../../src/backends/nvmeof/sqe.js';
 import { pattern, startTarget, TEST_NQN } from './helpers/target.js';
 
@@ -110,4 +112,37 @@ t.test('connect errors: unknown subsystem, host not allowed', async (t) => {
     sc: 0x82,
     dw0: 256 | (1 << 16),
   });
+});
+
+t.test('the target bounds buffered write data: R2Ts wait while 32 MiB are granted', async (t) => {
+  const { port, backing } = await startTarget(t, { sizeBytes: 128 * 1024 * 1024 });
+  const proxy = await startProxy({ targetPort: port });
+  t.teardown(() => proxy.close());
+  const ns = await connect(`nvme-tcp://127.0.0.1:${proxy.port}/${TEST_NQN}`, { ioQueues: 1, queueEntries: 128 });
+  t.teardown(() => ns.close());
+  const writes = Array.from({ length: 96 }, (_, i) => ns.write(i * 1024 * 1024, pattern(1024 * 1024, i)));
+  await Promise.all(writes);
+  t.same(await backing.read(95 * 1024 * 1024, 1024 * 1024), pattern(1024 * 1024, 95), 'the last write landed');
+  // Replay the I/O connection's PDUs in the order they crossed the proxy: bytes granted by R2T, released by the response.
+  const io = proxy.connections[1]!;
+  const toHost = new PduDecoder({ maxPduBytes: 1 << 22 });
+  const toTarget = new PduDecoder({ maxPduBytes: 1 << 22 });
+  const granted = new Map<number, number>();
+  let grantedBytes = 0;
+  let grantedBytesMax = 0;
+  for (const chunk of io.chunks) {
+    const decoder = chunk.fromClient ? toTarget : toHost;
+    decoder.push(chunk.bytes);
+    for (let pdu = decoder.next(); pdu; pdu = decoder.next()) {
+      if (pdu.type === PduType.R2T) {
+        granted.set(pdu.cccid, pdu.r2tlBytes);
+        grantedBytes += pdu.r2tlBytes;
+        grantedBytesMax = Math.max(grantedBytesMax, grantedBytes);
+      } else if (pdu.type === PduType.CapsuleResp) {
+        grantedBytes -= granted.get(pdu.cqe.readUInt16LE(12)) ?? 0;
+        granted.delete(pdu.cqe.readUInt16LE(12));
+      }
+    }
+  }
+  t.ok(grantedBytesMax <= 32 * 1024 * 1024 && grantedBytesMax >= 16 * 1024 * 1024, `at most ${grantedBytesMax / 1048576} MiB granted at once for 96 MiB of writes in flight`);
 });

@@ -78,6 +78,9 @@ export class TargetConnection implements ControllerMember {
   private readonly outstanding = new Map<number, Sqe>();
   private readonly transfers = new Map<number, PendingWrite>();
   private nextTtag = 0;
+  /** Bytes of write buffers granted by R2T and not yet released; bounded by r2tBufferBytesMax. */
+  private r2tBufferBytes = 0;
+  private readonly r2tWaiting: Array<{ command: Sqe; plan: Extract<IoPlan, { kind: 'write' }> }> = [];
 
   constructor(
     private readonly socket: Socket,
@@ -234,6 +237,12 @@ export class TargetConnection implements ControllerMember {
 
   /** Asks the host for a write's data with one R2T for the whole range (the host sends it in ≤ MAXH2CDATA pieces). */
   private requestData(command: Sqe, plan: Extract<IoPlan, { kind: 'write' }>): void {
+    // Memory bound: a host may have many large writes outstanding; grant R2Ts only while buffers fit.
+    if (this.r2tBufferBytes > 0 && this.r2tBufferBytes + plan.lengthBytes > TARGET_LIMITS.r2tBufferBytesMax) {
+      this.r2tWaiting.push({ command, plan });
+      return;
+    }
+    this.r2tBufferBytes += plan.lengthBytes;
     let ttag = this.nextTtag;
     while (this.transfers.has(ttag)) ttag = (ttag + 1) & 0xffff;
     this.nextTtag = (ttag + 1) & 0xffff;
@@ -260,18 +269,35 @@ export class TargetConnection implements ControllerMember {
     if (transfer.digestFailed) {
       // A data digest error fails only this command; the host may retry it.
       this.respond(command, failure(GenericStatus.TransientTransportError, { dnr: false }));
+      this.releaseR2tBuffer(transfer.buffer.length);
       return;
     }
-    this.finish(command, runWrite(transfer.plan, transfer.buffer), MEDIA_WRITE_FAULT);
+    this.finish(command, runWrite(transfer.plan, transfer.buffer), MEDIA_WRITE_FAULT, transfer.buffer.length);
   }
 
-  private finish(command: Sqe, work: Promise<CommandResult>, mediaStatus: number): void {
+  /** A write's buffer is free again: grant waiting R2Ts that now fit. */
+  private releaseR2tBuffer(lengthBytes: number): void {
+    this.r2tBufferBytes -= lengthBytes;
+    while (this.r2tWaiting.length > 0 && this.state !== 'closed') {
+      const next = this.r2tWaiting[0]!;
+      if (this.r2tBufferBytes > 0 && this.r2tBufferBytes + next.plan.lengthBytes > TARGET_LIMITS.r2tBufferBytesMax) return;
+      this.r2tWaiting.shift();
+      this.requestData(next.command, next.plan);
+    }
+  }
+
+  private finish(command: Sqe, work: Promise<CommandResult>, mediaStatus: number, r2tBufferBytes = 0): void {
     work.then(
-      (result) => this.respond(command, result),
+      (result) => {
+        // Respond first, so the completion precedes on the wire the R2T that reuses the buffer budget.
+        this.respond(command, result);
+        if (r2tBufferBytes > 0) this.releaseR2tBuffer(r2tBufferBytes);
+      },
       (error: unknown) => {
         this.environment.log(`backing I/O failed for opcode 0x${command.opcode.toString(16)}: ${(error as Error).message}`);
         const status = command.opcode === IoOpcode.Flush ? failure(GenericStatus.InternalError, { dnr: false }) : failure(mediaStatus, { sct: Sct.MediaError, dnr: false });
         this.respond(command, status);
+        if (r2tBufferBytes > 0) this.releaseR2tBuffer(r2tBufferBytes);
       },
     );
   }
@@ -359,6 +385,11 @@ export class TargetConnection implements ControllerMember {
     });
     pieces.push(encodeCapsuleResp(cqe, this.sendFraming));
     this.writer.write(pieces);
+    // Memory bound: a host that does not read its responses stops being read from.
+    if (this.writer.queuedBytes > TARGET_LIMITS.sendBacklogBytesMax && !this.socket.isPaused()) {
+      this.socket.pause();
+      this.socket.once('drain', () => this.socket.resume());
+    }
   }
 
   /** Transport violation: C2HTermReq with FES/FEI and the offending header, then close. */
@@ -376,6 +407,7 @@ export class TargetConnection implements ControllerMember {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.transfers.clear();
+    this.r2tWaiting.length = 0;
     const controller = this.controller;
     if (!controller) return;
     controller.members.delete(this);

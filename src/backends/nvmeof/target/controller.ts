@@ -41,6 +41,10 @@ export const TARGET_LIMITS = {
   maxH2CDataBytes: 128 * 1024,
   /** C2HData PDUs are cut at this size. */
   c2hChunkBytes: 128 * 1024,
+  /** Write data buffered per connection (R2Ts granted, data not yet written); more R2Ts wait. */
+  r2tBufferBytesMax: 32 * 1024 * 1024,
+  /** Unsent response bytes per connection above which the target stops reading commands. */
+  sendBacklogBytesMax: 8 * 1024 * 1024,
   aerMax: 4,
   /** Keep-alive slack beyond KATO before the controller is torn down. */
   keepAliveSlackMs: 1000,
