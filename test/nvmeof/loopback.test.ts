@@ -34,7 +34,8 @@ t.test('bring-up: namespace size and block size, discovery on a second port', as
 
 for (const digests of [false, true]) {
   t.test(`odd sizes and offsets round-trip (digests ${digests ? 'on' : 'off'})`, async (t) => {
-    const { url, backing } = await startTarget(t, { sizeBytes: 16 * 1024 * 1024 });
+    // MAXH2CDATA 64 KiB: R2Ts above it make the initiator send several H2CData PDUs.
+    const { url, backing } = await startTarget(t, { sizeBytes: 16 * 1024 * 1024, maxH2CDataBytes: 64 * 1024 });
     const ns = await connect(url(digests ? 'hdgst=1&ddgst=1' : ''), { ioQueues: 2 });
     t.teardown(() => ns.close());
     // 512 B (in-capsule), 16 KiB (largest in-capsule), 16.5 KiB (R2T), 1 MiB + 3 blocks (split at MDTS), odd LBAs.

@@ -20,7 +20,7 @@ const tsharkPresent = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).st
 
 t.test('tshark decodes a recorded initiator ↔ target session', { skip: !tsharkPresent && !process.env.CI ? 'tshark is not installed' : false }, async (t) => {
   t.ok(tsharkPresent, 'tshark is installed (CI installs it)');
-  const { port } = await startTarget(t, { sizeBytes: 8 * 1024 * 1024 });
+  const { port } = await startTarget(t, { sizeBytes: 8 * 1024 * 1024, maxH2CDataBytes: 128 * 1024 });
   const proxy = await startProxy({ targetPort: port });
   t.teardown(() => proxy.close());
   await discover({ host: '127.0.0.1', port: proxy.port });

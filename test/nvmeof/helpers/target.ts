@@ -25,7 +25,7 @@ export interface InProcessTarget {
 
 export async function startTarget(
   t: Teardown,
-  options: { sizeBytes?: number; blockSizeBytes?: number; nqn?: string; discoveryPort?: boolean; log?: (m: string) => void } = {},
+  options: { sizeBytes?: number; blockSizeBytes?: number; nqn?: string; discoveryPort?: boolean; maxH2CDataBytes?: number; log?: (m: string) => void } = {},
 ): Promise<InProcessTarget> {
   const directory = mkdtempSync(join(tmpdir(), 'strata-nvmeof-'));
   const backing = await FileBackingStore.open(join(directory, 'ns1.img'), {
@@ -39,6 +39,7 @@ export async function startTarget(
     subsystemNqn: nqn,
     backing,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.maxH2CDataBytes ? { maxH2CDataBytes: options.maxH2CDataBytes } : {}),
   });
   t.teardown(async () => {
     await target.close();

@@ -46,6 +46,8 @@ import { type IoPlan, isPlan, planIo, runFlush, runRead, runWrite } from './io.j
 
 export interface ConnectionEnvironment {
   registry: ControllerRegistry;
+  /** MAXH2CDATA announced in the ICResp (≥ 4096, a multiple of 4). */
+  maxH2CDataBytes: number;
   identity: TargetIdentity;
   log: (message: string) => void;
 }
@@ -60,7 +62,8 @@ interface PendingWrite {
 
 /** PDU size limit before the IC exchange (an ICReq is 128 bytes) and after it. */
 const PDU_BYTES_MAX_BEFORE_IC = 128;
-const PDU_BYTES_MAX = Math.max(TARGET_LIMITS.maxH2CDataBytes, TARGET_LIMITS.ioInCapsuleBytesMax) + 72 + 4 + 128 + 4;
+/** Header, digests and the most padding a PDU can carry besides its data. */
+const PDU_OVERHEAD_BYTES_MAX = 72 + 4 + 128 + 4;
 
 const MEDIA_WRITE_FAULT = 0x80;
 const MEDIA_UNRECOVERED_READ = 0x81;
@@ -147,10 +150,10 @@ export class TargetConnection implements ControllerMember {
     if (pdu.pfv !== 0) throw new PduError(Fes.UnsupportedParameter, 8, `PFV ${pdu.pfv}`);
     if (pdu.hpda > 31) throw new PduError(Fes.InvalidHeaderField, 10, `HPDA ${pdu.hpda}`);
     // CPDA 0 (Linux hosts refuse anything else), digests exactly as asked.
-    this.socket.write(encodeIcResp({ pfv: 0, cpda: 0, hdgst: pdu.hdgst, ddgst: pdu.ddgst, maxh2cdataBytes: TARGET_LIMITS.maxH2CDataBytes }));
+    this.socket.write(encodeIcResp({ pfv: 0, cpda: 0, hdgst: pdu.hdgst, ddgst: pdu.ddgst, maxh2cdataBytes: this.environment.maxH2CDataBytes }));
     this.sendFraming = { hdgst: pdu.hdgst, ddgst: pdu.ddgst, dataAlignmentBytes: pdaToAlignmentBytes(pdu.hpda) };
     this.decoder.framing = { hdgst: pdu.hdgst, ddgst: pdu.ddgst, dataAlignmentBytes: pdaToAlignmentBytes(0) };
-    this.decoder.limits = { maxPduBytes: PDU_BYTES_MAX };
+    this.decoder.limits = { maxPduBytes: Math.max(this.environment.maxH2CDataBytes, TARGET_LIMITS.ioInCapsuleBytesMax) + PDU_OVERHEAD_BYTES_MAX };
     this.state = 'connect';
   }
 
@@ -254,7 +257,7 @@ export class TargetConnection implements ControllerMember {
     const transfer = this.transfers.get(pdu.ttag);
     if (!transfer) throw new PduError(Fes.InvalidHeaderField, 10, `H2CData for unknown TTAG ${pdu.ttag}`);
     if (transfer.cid !== pdu.cccid) throw new PduError(Fes.InvalidHeaderField, 8, `H2CData CCCID ${pdu.cccid} does not own TTAG ${pdu.ttag}`);
-    if (pdu.data.length > TARGET_LIMITS.maxH2CDataBytes) throw new PduError(Fes.DataLimitExceeded, 16, `DATAL ${pdu.data.length} above MAXH2CDATA`);
+    if (pdu.data.length > this.environment.maxH2CDataBytes) throw new PduError(Fes.DataLimitExceeded, 16, `DATAL ${pdu.data.length} above MAXH2CDATA`);
     if (pdu.dataoBytes !== transfer.receivedBytes || pdu.dataoBytes + pdu.data.length > transfer.buffer.length) {
       throw new PduError(Fes.DataOutOfRange, 12, `H2CData [${pdu.dataoBytes}, +${pdu.data.length}) outside the expected range`);
     }

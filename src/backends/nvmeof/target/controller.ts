@@ -38,7 +38,11 @@ export const TARGET_LIMITS = {
   adminInCapsuleBytesMax: 8192,
   /** IOCCSZ = (64 + 16 KiB) / 16: writes up to 16 KiB may travel in the capsule. */
   ioInCapsuleBytesMax: 16384,
-  maxH2CDataBytes: 128 * 1024,
+  /**
+   * Default MAXH2CDATA = MDTS: every R2T (≤ MDTS) fits in one H2CData PDU, so
+   * hosts that do not split an R2T into several PDUs (older Linux) still work.
+   */
+  maxH2CDataBytes: 2 ** 8 * 4096,
   /** C2HData PDUs are cut at this size. */
   c2hChunkBytes: 128 * 1024,
   /** Write data buffered per connection (R2Ts granted, data not yet written); more R2Ts wait. */

@@ -27,6 +27,8 @@ export interface TargetOptions {
   /** Host NQNs allowed to connect to the NVM subsystem; undefined = any. */
   allowedHosts?: string[];
   firmwareRevision?: string;
+  /** MAXH2CDATA to announce; default 1 MiB (= MDTS). Smaller values make hosts split R2Ts. */
+  maxH2CDataBytes?: number;
   log?: (message: string) => void;
 }
 
@@ -40,6 +42,10 @@ export class NvmeTcpTarget {
   private constructor(private readonly options: TargetOptions) {}
 
   static async start(options: TargetOptions): Promise<NvmeTcpTarget> {
+    const h2c = options.maxH2CDataBytes;
+    if (h2c !== undefined && (h2c < 4096 || h2c % 4 !== 0 || h2c > 16 * 1024 * 1024)) {
+      throw new RangeError(`MAXH2CDATA ${h2c} must be 4 KiB..16 MiB and a multiple of 4`);
+    }
     const target = new NvmeTcpTarget(options);
     const ids = namespaceIds(options.subsystemNqn, 1);
     target.registry.addSubsystem({
@@ -81,6 +87,7 @@ export class NvmeTcpTarget {
       socket.once('close', () => this.sockets.delete(socket));
       new TargetConnection(socket, {
         registry: this.registry,
+        maxH2CDataBytes: this.options.maxH2CDataBytes ?? TARGET_LIMITS.maxH2CDataBytes,
         identity: { serial, firmware: this.options.firmwareRevision ?? '0.1.0' },
         log,
       });
