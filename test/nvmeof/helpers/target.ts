@@ -55,20 +55,24 @@ export interface NvmetProcess {
   port: number;
   output(): string;
   kill(): Promise<void>;
-  stop(): Promise<void>;
+  /** SIGTERM, then the exit code (SIGKILL after 10 s). */
+  stop(): Promise<number | null>;
 }
 
 /** `strata nvmet` as a child process (for kill tests). port 0 = any free port. */
-export async function spawnNvmet(t: Teardown, options: { backingPath: string; port: number; sizeBytes?: number }): Promise<NvmetProcess> {
+export async function spawnNvmet(
+  t: Teardown,
+  options: { backingPath: string; port: number; sizeBytes?: number; extraArgs?: string[] },
+): Promise<NvmetProcess> {
   const child = spawn(
     process.execPath,
-    [STRATA_BIN, 'nvmet', '--listen', `127.0.0.1:${options.port}`, '--nqn', TEST_NQN, '--backing', options.backingPath, '--size', String(options.sizeBytes ?? 64 * 1024 * 1024)],
+    [STRATA_BIN, 'nvmet', '--listen', `127.0.0.1:${options.port}`, '--nqn', TEST_NQN, '--backing', options.backingPath, '--size', String(options.sizeBytes ?? 64 * 1024 * 1024), ...(options.extraArgs ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -93,12 +97,13 @@ export async function spawnNvmet(t: Teardown, options: { backingPath: string; po
     child,
     port,
     output: () => output,
-    kill,
+    kill: async () => void (await kill()),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
+      const code = await exited;
       clearTimeout(timer);
+      return code;
     },
   };
 }
