@@ -167,3 +167,22 @@ t.test('a host that stops sending Keep Alive is dropped after KATO', async (t) =
   t.ok(elapsedMs >= 400 && elapsedMs < 4000, `dropped after ${elapsedMs} ms`);
   t.equal(target.registry.size, 0, 'controller released');
 });
+
+t.test('a command waiting for a queue slot when the connection drops fails over instead of hanging', async (t) => {
+  const { port, backing } = await startTarget(t);
+  await backing.write(0, pattern(8192, 11));
+  const corrupter = pduCorrupter('toHost');
+  const proxy = await startProxy({ targetPort: port, transform: corrupter.transform });
+  t.teardown(() => proxy.close());
+  // One command in flight per queue: the second read waits for the first's slot.
+  const ns = await connect(`nvme-tcp://127.0.0.1:${proxy.port}/${TEST_NQN}?ddgst=1`, {
+    ioQueues: 1,
+    queueEntries: 2,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200, waitMs: 5000 },
+  });
+  t.teardown(() => ns.close());
+  corrupter.arm((type) => (type === PduType.C2HData ? 100 : undefined));
+  const [first, second] = await settleWithin(Promise.all([ns.read(0, 4096), ns.read(4096, 4096)]), 8000);
+  t.same(first, pattern(8192, 11).subarray(0, 4096));
+  t.same(second, pattern(8192, 11).subarray(4096), 'the waiting read was retried on the new association');
+});

@@ -171,6 +171,8 @@ export class HostQueuePair extends EventEmitter {
     if (this.slotWaiters.length > 0 || this.inFlight.size + this.handedOverSlots >= this.depth) {
       await new Promise<void>((resolve, reject) => this.slotWaiters.push({ resolve, reject }));
       this.handedOverSlots -= 1;
+      // The connection may have closed between the hand-over and this continuation.
+      if (this.closedError) throw this.closedError;
     }
     const cid = this.allocateCid();
     const dataOut = options.dataOut && options.dataOut.length > 0 ? options.dataOut : undefined;
