@@ -9,8 +9,10 @@ import { connect, discover, NvmeStatusError } from '../../src/backends/nvmeof/in
 import { IoOpcode, PduType } from '../../src/backends/nvmeof/constants.js';
 import { PduDecoder } from '../../src/backends/nvmeof/pdu.js';
 import { startProxy } from './helpers/proxy.js';
+import { join } from 'node:path';
+import { FileBackingStore, NvmeTcpTarget, type BackingStore } from '../../src/backends/nvmeof/index.js';
 import { encodeSqe } from '../../src/backends/nvmeof/sqe.js';
-import { pattern, startTarget, TEST_NQN } from './helpers/target.js';
+import { pattern, startTarget, tempDirectory, TEST_NQN } from './helpers/target.js';
 
 t.test('bring-up: namespace size and block size, discovery on a second port', async (t) => {
   const { url, port, target } = await startTarget(t, { sizeBytes: 32 * 1024 * 1024, blockSizeBytes: 4096, discoveryPort: true });
@@ -146,4 +148,43 @@ t.test('the target bounds buffered write data: R2Ts wait while 32 MiB are grante
     }
   }
   t.ok(grantedBytesMax <= 32 * 1024 * 1024 && grantedBytesMax >= 16 * 1024 * 1024, `at most ${grantedBytesMax / 1048576} MiB granted at once for 96 MiB of writes in flight`);
+});
+
+t.test('a host that stops reading pins a bounded amount of read data on the target', async (t) => {
+  const directory = tempDirectory(t);
+  const file = await FileBackingStore.open(join(directory, 'ns.img'), { blockSizeBytes: 512, createSizeBytes: 128 * 1024 * 1024 });
+  let readsStarted = 0;
+  // The real file store, counting the reads the target starts.
+  const backing: BackingStore = {
+    sizeBytes: file.sizeBytes,
+    blockSizeBytes: file.blockSizeBytes,
+    mode: file.mode,
+    read: (offsetBytes, lengthBytes) => {
+      readsStarted += 1;
+      return file.read(offsetBytes, lengthBytes);
+    },
+    write: (offsetBytes, data, options) => file.write(offsetBytes, data, options),
+    flush: () => file.flush(),
+    close: () => file.close(),
+  };
+  await file.write(99 * 1024 * 1024, pattern(1024 * 1024, 99));
+  const target = await NvmeTcpTarget.start({ listen: { host: '127.0.0.1', port: 0 }, subsystemNqn: TEST_NQN, backing });
+  t.teardown(async () => {
+    await target.close();
+    await file.close();
+  });
+  const proxy = await startProxy({ targetPort: target.address.port });
+  t.teardown(() => proxy.close());
+  const ns = await connect(`nvme-tcp://127.0.0.1:${proxy.port}/${TEST_NQN}`, { ioQueues: 1, queueEntries: 128 });
+  t.teardown(() => ns.close());
+  const before = readsStarted;
+  proxy.setToHostPaused(true);
+  const reads = Array.from({ length: 100 }, (_, i) => ns.read(i * 1024 * 1024, 1024 * 1024));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const startedWhilePaused = readsStarted - before;
+  t.ok(startedWhilePaused >= 16 && startedWhilePaused < 64, `${startedWhilePaused} of 100 × 1 MiB reads started while the host read nothing (16 MiB budget + socket buffers)`);
+  proxy.setToHostPaused(false);
+  const results = await Promise.all(reads);
+  t.equal(readsStarted - before, 100, 'the rest ran once the host read again');
+  t.same(results[99], pattern(1024 * 1024, 99), 'data intact');
 });

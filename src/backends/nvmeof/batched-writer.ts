@@ -8,8 +8,12 @@ export class BatchedWriter {
 
   constructor(private readonly socket: Socket) {}
 
-  write(pieces: Buffer[]): void {
-    if (this.socket.destroyed) return;
+  /** Queues pieces in order; onFlushed runs once the last one is handed to the kernel (or the socket failed). */
+  write(pieces: Buffer[], onFlushed?: () => void): void {
+    if (this.socket.destroyed) {
+      onFlushed?.();
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -18,7 +22,10 @@ export class BatchedWriter {
         this.socket.uncork();
       });
     }
-    for (const piece of pieces) this.socket.write(piece);
+    pieces.forEach((piece, index) => {
+      if (index === pieces.length - 1 && onFlushed) this.socket.write(piece, () => onFlushed());
+      else this.socket.write(piece);
+    });
   }
 
   /** Bytes queued in the socket beyond what the kernel took: the caller's backpressure signal. */

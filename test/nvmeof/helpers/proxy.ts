@@ -13,14 +13,20 @@ export interface ProxyOptions {
 export interface RecordingProxy {
   port: number;
   connections: RecordedConnection[];
+  /** Stop (or resume) reading what the target sends, as a host that does not read would. */
+  setToHostPaused(paused: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RecordingProxy> {
   const connections: RecordedConnection[] = [];
   const sockets = new Set<Socket>();
+  const upstreams = new Set<Socket>();
+  let toHostPaused = false;
   const server: Server = createServer((client) => {
     const upstream = connect({ host: '127.0.0.1', port: options.targetPort });
+    upstreams.add(upstream);
+    if (toHostPaused) upstream.pause();
     const index = connections.length;
     const record: RecordedConnection = { clientPort: client.remotePort ?? 0, serverPort: options.targetPort, chunks: [] };
     connections.push(record);
@@ -45,6 +51,13 @@ export async function startProxy(options: ProxyOptions): Promise<RecordingProxy>
   return {
     port: (server.address() as AddressInfo).port,
     connections,
+    setToHostPaused(paused: boolean) {
+      toHostPaused = paused;
+      for (const upstream of upstreams) {
+        if (paused) upstream.pause();
+        else upstream.resume();
+      }
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

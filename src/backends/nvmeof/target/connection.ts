@@ -84,6 +84,9 @@ export class TargetConnection implements ControllerMember {
   /** Bytes of write buffers granted by R2T and not yet released; bounded by r2tBufferBytesMax. */
   private r2tBufferBytes = 0;
   private readonly r2tWaiting: Array<{ command: Sqe; plan: Extract<IoPlan, { kind: 'write' }> }> = [];
+  /** Bytes of reads under way or not yet handed to the kernel; bounded by readBufferBytesMax. */
+  private readBufferBytes = 0;
+  private readonly readWaiting: Array<{ command: Sqe; plan: Extract<IoPlan, { kind: 'read' }> }> = [];
 
   constructor(
     private readonly socket: Socket,
@@ -223,7 +226,7 @@ export class TargetConnection implements ControllerMember {
     }
     switch (plan.kind) {
       case 'read':
-        this.finish(command, runRead(plan), MEDIA_UNRECOVERED_READ);
+        this.startRead(command, plan);
         return;
       case 'flush':
         this.finish(command, runFlush(plan), MEDIA_WRITE_FAULT);
@@ -276,6 +279,31 @@ export class TargetConnection implements ControllerMember {
       return;
     }
     this.finish(command, runWrite(transfer.plan, transfer.buffer), MEDIA_WRITE_FAULT, transfer.buffer.length);
+  }
+
+  /** Runs a read within the connection's read budget (memory bound), or queues it. */
+  private startRead(command: Sqe, plan: Extract<IoPlan, { kind: 'read' }>): void {
+    if (this.readBufferBytes > 0 && this.readBufferBytes + plan.lengthBytes > TARGET_LIMITS.readBufferBytesMax) {
+      this.readWaiting.push({ command, plan });
+      return;
+    }
+    this.readBufferBytes += plan.lengthBytes;
+    const release = () => {
+      this.readBufferBytes -= plan.lengthBytes;
+      while (this.readWaiting.length > 0 && this.state !== 'closed') {
+        const next = this.readWaiting[0]!;
+        if (this.readBufferBytes > 0 && this.readBufferBytes + next.plan.lengthBytes > TARGET_LIMITS.readBufferBytesMax) return;
+        this.readWaiting.shift();
+        this.startRead(next.command, next.plan);
+      }
+    };
+    runRead(plan).then(
+      (result) => this.respond(command, result, true, release),
+      (error: unknown) => {
+        this.environment.log(`backing read failed: ${(error as Error).message}`);
+        this.respond(command, failure(MEDIA_UNRECOVERED_READ, { sct: Sct.MediaError, dnr: false }), true, release);
+      },
+    );
   }
 
   /** A write's buffer is free again: grant waiting R2Ts that now fit. */
@@ -355,8 +383,11 @@ export class TargetConnection implements ControllerMember {
   }
 
   /** Sends the command's data (if any) and its completion. */
-  private respond(command: Sqe, result: CommandResult, release = true): void {
-    if (this.state === 'closed') return;
+  private respond(command: Sqe, result: CommandResult, release = true, onFlushed?: () => void): void {
+    if (this.state === 'closed') {
+      onFlushed?.();
+      return;
+    }
     if (release) this.outstanding.delete(command.cid);
     const pieces: Buffer[] = [];
     let status = result.status;
@@ -387,12 +418,7 @@ export class TargetConnection implements ControllerMember {
       status,
     });
     pieces.push(encodeCapsuleResp(cqe, this.sendFraming));
-    this.writer.write(pieces);
-    // Memory bound: a host that does not read its responses stops being read from.
-    if (this.writer.queuedBytes > TARGET_LIMITS.sendBacklogBytesMax && !this.socket.isPaused()) {
-      this.socket.pause();
-      this.socket.once('drain', () => this.socket.resume());
-    }
+    this.writer.write(pieces, onFlushed);
   }
 
   /** Transport violation: C2HTermReq with FES/FEI and the offending header, then close. */
@@ -411,6 +437,7 @@ export class TargetConnection implements ControllerMember {
     this.state = 'closed';
     this.transfers.clear();
     this.r2tWaiting.length = 0;
+    this.readWaiting.length = 0;
     const controller = this.controller;
     if (!controller) return;
     controller.members.delete(this);

@@ -47,8 +47,12 @@ export const TARGET_LIMITS = {
   c2hChunkBytes: 128 * 1024,
   /** Write data buffered per connection (R2Ts granted, data not yet written); more R2Ts wait. */
   r2tBufferBytesMax: 32 * 1024 * 1024,
-  /** Unsent response bytes per connection above which the target stops reading commands. */
-  sendBacklogBytesMax: 8 * 1024 * 1024,
+  /**
+   * Read data per connection between the start of its backing read and the moment
+   * its C2HData reaches the kernel; more reads wait. A host that stops reading its
+   * socket therefore pins at most this much (plus the kernel's socket buffers).
+   */
+  readBufferBytesMax: 16 * 1024 * 1024,
   aerMax: 4,
   /** Keep-alive slack beyond KATO before the controller is torn down. */
   keepAliveSlackMs: 1000,
