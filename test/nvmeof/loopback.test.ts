@@ -188,3 +188,44 @@ t.test('a host that stops reading pins a bounded amount of read data on the targ
   t.equal(readsStarted - before, 100, 'the rest ran once the host read again');
   t.same(results[99], pattern(1024 * 1024, 99), 'data intact');
 });
+
+t.test('Flush and FUA are acknowledged only after the backing store made the data durable', async (t) => {
+  const directory = tempDirectory(t);
+  const file = await FileBackingStore.open(join(directory, 'ns.img'), { blockSizeBytes: 512, createSizeBytes: 4 * 1024 * 1024 });
+  const events: string[] = [];
+  const slowly = <T>(what: string, work: () => Promise<T>) =>
+    new Promise((resolve) => setTimeout(resolve, 200)).then(async () => {
+      const result = await work();
+      events.push(what);
+      return result;
+    });
+  // The real file store; durability calls are slowed down and logged.
+  const backing: BackingStore = {
+    sizeBytes: file.sizeBytes,
+    blockSizeBytes: file.blockSizeBytes,
+    mode: file.mode,
+    read: (offsetBytes, lengthBytes) => file.read(offsetBytes, lengthBytes),
+    write: (offsetBytes, data, options) =>
+      options?.fua ? slowly(`durable write @${offsetBytes}`, () => file.write(offsetBytes, data, options)) : file.write(offsetBytes, data, options),
+    flush: () => slowly('flush', () => file.flush()),
+    close: () => file.close(),
+  };
+  const target = await NvmeTcpTarget.start({ listen: { host: '127.0.0.1', port: 0 }, subsystemNqn: TEST_NQN, backing });
+  t.teardown(async () => {
+    await target.close();
+    await file.close();
+  });
+  const ns = await connect(`nvme-tcp://127.0.0.1:${target.address.port}/${TEST_NQN}`, { ioQueues: 1 });
+  t.teardown(() => ns.close());
+  await ns.write(0, pattern(4096, 1));
+  t.same(events, [], 'a plain write does not wait for durability (VWC is advertised)');
+  await ns.flush();
+  t.same(events, ['flush'], 'Flush completed after the backing flush');
+  await ns.write(8192, pattern(65536, 2), { fua: true });
+  t.same(events, ['flush', 'durable write @8192'], 'FUA write (R2T path) completed after the durable write');
+  // Volatile write cache off (Set Features 0x06, WCE = 0): every write becomes durable before completion.
+  const controller = (ns as unknown as { controller: { adminCommand: (op: number, f: object, w: string) => Promise<unknown> } }).controller;
+  await controller.adminCommand(0x09, { cdw: [0x06, 0] }, 'Set Features (Volatile Write Cache off)');
+  await ns.write(1024, pattern(512, 3));
+  t.same(events.at(-1), 'durable write @1024', 'with WCE = 0 a plain write is durable before it completes');
+});
