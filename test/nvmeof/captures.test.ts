@@ -186,7 +186,9 @@ function dataOf(answer: Answer): Buffer {
 
 t.test("SPDK host's identify session, replayed at our target", async (t) => {
   const session = loadSession(capture('spdk_identify.pcapng')[0]!);
-  const subsystemNqn = getNqn(decodePdu(session.hostPdus[1]!, session.framing).type === PduType.CapsuleCmd ? (decodePdu(session.hostPdus[1]!, session.framing) as CapsuleCmdPdu).data : Buffer.alloc(0), 256);
+  // The subsystem NQN SPDK connected to (Connect data, offset 256): our target serves the same one.
+  const connect = decodePdu(session.hostPdus[1]!, session.framing) as CapsuleCmdPdu;
+  const subsystemNqn = getNqn(connect.data, 256);
   const { port } = await startTarget(t, { nqn: subsystemNqn });
   const { answers, cntlid, socket } = await replayHost(port, session);
   t.teardown(() => socket.destroy());

@@ -21,6 +21,7 @@ t.test('bring-up: namespace size and block size, discovery on a second port', as
   t.equal(ns.sizeBytes, 32 * 1024 * 1024);
   t.equal(ns.blockSizeBytes, 4096);
   t.equal(ns.nsid, 1);
+  t.equal(ns.subsystemNqn, TEST_NQN);
   t.ok(ns.connected);
   t.equal(target.connectionCount, 4, 'one admin + three I/O connections');
   const discoveryPort = target.discoveryAddressInfo!.port;

@@ -140,6 +140,7 @@ export class NvmeTcpNamespace extends EventEmitter {
   private closed = false;
   private readyWaiters: Array<{ resolve(controller: HostController): void; reject(error: Error): void }> = [];
   private nextQueue = 0;
+  private readonly subsystemNqnValue: string;
 
   constructor(
     controller: HostController,
@@ -150,6 +151,7 @@ export class NvmeTcpNamespace extends EventEmitter {
     private readonly reconnectPolicy: ReconnectPolicy,
   ) {
     super();
+    this.subsystemNqnValue = controller.options.subsystemNqn;
     this.attach(controller);
   }
 
@@ -158,14 +160,11 @@ export class NvmeTcpNamespace extends EventEmitter {
   }
 
   get subsystemNqn(): string {
-    return (this.controller ?? this.lastController).options.subsystemNqn;
+    return this.subsystemNqnValue;
   }
-
-  private lastController!: HostController;
 
   private attach(controller: HostController): void {
     this.controller = controller;
-    this.lastController = controller;
     controller.once('lost', (error: Error) => {
       if (this.closed) return;
       this.controller = undefined;
