@@ -35,6 +35,7 @@ import {
 import { decodeCqe, decodeSqe } from '../../src/backends/nvmeof/sqe.js';
 import { discover } from '../../src/backends/nvmeof/discovery.js';
 import { HostController } from '../../src/backends/nvmeof/host-controller.js';
+import { connect } from '../../src/backends/nvmeof/initiator.js';
 import { readTcpStreams, type TcpStream } from './helpers/pcap.js';
 import { commandKey, loadSession, reframeAnswer, type RecordedSession } from './helpers/replay.js';
 import { startTarget } from './helpers/target.js';
@@ -337,9 +338,11 @@ t.test("SPDK host's perf session (digests, R2T writes, reads), replayed at our t
 async function replayTarget(t: { teardown(fn: () => unknown): void }, sessions: RecordedSession[]): Promise<{ port: number; asked: string[] }> {
   const asked: string[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createServer((socket) => {
     sockets.add(socket);
-    const session = sessions[Math.min(sockets.size - 1, sessions.length - 1)]!;
+    // The first connection gets the first recorded session (admin), later ones the next (I/O).
+    const session = sessions[Math.min(connections++, sessions.length - 1)]!;
     const used = new Map<string, number>();
     const decoder = new PduDecoder({ maxPduBytes: 1 << 20 });
     socket.on('error', () => undefined);
@@ -352,7 +355,7 @@ async function replayTarget(t: { teardown(fn: () => unknown): void }, sessions: 
           continue;
         }
         if (pdu.type !== PduType.CapsuleCmd) continue;
-        const key = commandKey(pdu.sqe);
+        const key = commandKey(pdu.sqe, session.queue);
         asked.push(key);
         const recorded = session.answers.get(key);
         if (!recorded) continue; // never answered: the initiator's timeout would fire
@@ -410,4 +413,29 @@ t.test("SPDK target's identify answers bring our host controller up", async (t) 
   const ns = await controller.identifyNamespace(1);
   t.ok(ns.blockSizeBytes === 512 || ns.blockSizeBytes === 4096, `block size ${ns.blockSizeBytes}`);
   t.ok(ns.nsze > 0n, `NSZE ${ns.nsze}`);
+});
+
+t.test("SPDK target's perf answers (digests) carry our connect() and a read through the I/O queue", async (t) => {
+  const [adminStream, ioStream] = capture('spdk_perf_digest_head.pcapng');
+  const admin = loadSession(adminStream!);
+  const io = loadSession(ioStream!, 'io');
+  const { port, asked } = await replayTarget(t, [admin, io]);
+  const ns = await connect(`nvme-tcp://127.0.0.1:${port}/nqn.2016-06.io.spdk:cnode1?hdgst=1&ddgst=1`, {
+    ioQueues: 1,
+    katoMs: 0,
+    commandTimeoutMs: 3000,
+    reconnect: { waitMs: 1000 },
+  });
+  // The truncated capture has no shutdown answers: do not wait for CSTS.SHST.
+  t.teardown(() => ns.close({ shutdownTimeoutMs: 200 }));
+  t.ok(ns.blockSizeBytes === 512 || ns.blockSizeBytes === 4096, `namespace from SPDK's Identify: ${ns.sizeBytes} bytes, ${ns.blockSizeBytes}-byte blocks`);
+  // Read what SPDK's first recorded read read; the replay answers with SPDK's digest-protected C2HData.
+  const readCommand = io.hostPdus.map((raw) => decodePdu(raw, io.framing)).find((p): p is CapsuleCmdPdu => p.type === PduType.CapsuleCmd && p.sqe[0] === 2)!;
+  const slba = decodeSqe(readCommand.sqe).cdw[0];
+  const recorded = io.answers.get('io:2')![0]!.filter((p): p is DataPdu => p.type === PduType.C2HData);
+  const expected = Buffer.concat(recorded.map((p) => p.data));
+  t.equal(expected.length, 16384);
+  const data = await ns.read(slba * ns.blockSizeBytes, expected.length);
+  t.same(data, expected, "our initiator returns the bytes of SPDK's C2HData, digests verified");
+  t.ok(asked.includes('features:9:7') && asked.includes('io:2'), `asked: ${asked.join(' ')}`);
 });

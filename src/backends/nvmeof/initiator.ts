@@ -326,13 +326,16 @@ export class NvmeTcpNamespace extends EventEmitter {
     await this.pickQueue(controller).submit(sqe, { timeoutMs: controller.options.commandTimeoutMs, what: 'Flush' });
   }
 
-  /** Shuts the controller down (target flushes) and closes every connection. */
-  async close(): Promise<void> {
+  /**
+   * Shuts the controller down (CC.SHN: the target flushes; waited for up to
+   * shutdownTimeoutMs, default 5 s) and closes every connection.
+   */
+  async close(options: { shutdownTimeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(new NvmeTransportError('namespace handle closed'));
     const controller = this.controller;
     this.controller = undefined;
-    await controller?.close();
+    await controller?.close(options);
   }
 }

@@ -23,6 +23,8 @@ export interface RecordedSession {
   framing: PduFraming;
   /** Controller answers per command key, in the order they were given. */
   answers: Map<string, Pdu[][]>;
+  /** Admin or I/O queue: decides how opcodes are keyed (0x02 is Get Log Page or Read). */
+  queue: 'admin' | 'io';
 }
 
 /** What a command asks for, independent of its CID. */
@@ -84,7 +86,7 @@ export function loadSession(stream: TcpStream, queue: 'admin' | 'io' = 'admin'):
       }
     }
   }
-  return { hostPdus, controllerPdus, framing, answers };
+  return { hostPdus, controllerPdus, framing, answers, queue };
 }
 
 /** Re-frames a recorded answer for another CID (header digests recomputed). */
