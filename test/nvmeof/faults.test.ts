@@ -186,3 +186,34 @@ t.test('a command waiting for a queue slot when the connection drops fails over 
   t.same(first, pattern(8192, 11).subarray(0, 4096));
   t.same(second, pattern(8192, 11).subarray(4096), 'the waiting read was retried on the new association');
 });
+
+t.test('reads in flight when the target dies are retried on the next association and return the right bytes', async (t) => {
+  const directory = tempDirectory(t);
+  const backingPath = join(directory, 'ns.img');
+  const first = await spawnNvmet(t, { backingPath, port: 0 });
+  const ns = await connect(`nvme-tcp://127.0.0.1:${first.port}/${TEST_NQN}`, {
+    ioQueues: 2,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 200, waitMs: 10_000 },
+  });
+  t.teardown(() => ns.close());
+  const data = pattern(8 * 1024 * 1024, 12);
+  await ns.write(0, data);
+  await ns.flush();
+  const disconnected = once(ns, 'disconnect');
+  let reconnectedAtMs = Infinity;
+  ns.once('reconnect', () => (reconnectedAtMs = Date.now()));
+  const settledAtMs: number[] = [];
+  const reads = Array.from({ length: 64 }, (_, i) =>
+    ns.read((i % 64) * 128 * 1024, 128 * 1024).finally(() => settledAtMs.push(Date.now())),
+  );
+  await first.kill();
+  await settleWithin(disconnected, 5000);
+  const second = await spawnNvmet(t, { backingPath, port: first.port });
+  const results = await settleWithin(Promise.allSettled(reads), 15_000);
+  const wrong = results.filter((r, i) => r.status !== 'fulfilled' || !r.value.equals(data.subarray((i % 64) * 128 * 1024, ((i % 64) + 1) * 128 * 1024)));
+  t.equal(wrong.length, 0, 'all 64 reads returned the right bytes');
+  const retried = settledAtMs.filter((at) => at >= reconnectedAtMs).length;
+  t.ok(retried > 0, `${retried} of them completed only after the reconnection (retried)`);
+  await ns.close();
+  await second.stop();
+});
