@@ -65,6 +65,9 @@ interface InFlight {
   deadlineMs: number;
   dataOut: Buffer | undefined;
   inCapsule: boolean;
+  /** Bytes the controller will send; 0 for commands without controller → host data. */
+  dataInBytes: number;
+  /** Allocated on the first C2HData that does not carry the whole transfer (one that does is adopted as is). */
   dataIn: Buffer | undefined;
   receivedBytes: number;
   resolve(completion: Completion): void;
@@ -191,7 +194,8 @@ export class HostQueuePair extends EventEmitter {
         deadlineMs: Date.now() + options.timeoutMs,
         dataOut,
         inCapsule,
-        dataIn: dataInBytes > 0 ? Buffer.allocUnsafe(dataInBytes) : undefined,
+        dataInBytes,
+        dataIn: undefined,
         receivedBytes: 0,
         resolve,
         reject,
@@ -268,8 +272,8 @@ export class HostQueuePair extends EventEmitter {
       command.reject(new NvmeStatusError(status, command.what, cqe.dw0));
       return;
     }
-    if (command.dataIn && command.receivedBytes !== command.dataIn.length) {
-      command.reject(new NvmeTransportError(`${command.what}: completed after ${command.receivedBytes} of ${command.dataIn.length} bytes`));
+    if (command.receivedBytes !== command.dataInBytes) {
+      command.reject(new NvmeTransportError(`${command.what}: completed after ${command.receivedBytes} of ${command.dataInBytes} bytes`));
       return;
     }
     command.resolve({ dw0: cqe.dw0, dw1: cqe.dw1, sqhd: cqe.sqhd, data: command.dataIn });
@@ -277,10 +281,10 @@ export class HostQueuePair extends EventEmitter {
 
   private receiveData(pdu: DataPdu): void {
     const command = this.command(pdu.cccid, 8);
-    const target = command.dataIn;
-    if (!target) throw new PduError(Fes.InvalidHeaderField, 8, `C2HData for ${command.what}, which reads nothing`);
-    if (pdu.dataoBytes !== command.receivedBytes || pdu.dataoBytes + pdu.data.length > target.length) {
-      throw new PduError(Fes.DataOutOfRange, 12, `C2HData [${pdu.dataoBytes}, +${pdu.data.length}) out of order or beyond ${target.length}`);
+    const totalBytes = command.dataInBytes;
+    if (totalBytes === 0) throw new PduError(Fes.InvalidHeaderField, 8, `C2HData for ${command.what}, which reads nothing`);
+    if (pdu.dataoBytes !== command.receivedBytes || pdu.dataoBytes + pdu.data.length > totalBytes) {
+      throw new PduError(Fes.DataOutOfRange, 12, `C2HData [${pdu.dataoBytes}, +${pdu.data.length}) out of order or beyond ${totalBytes}`);
     }
     if (!pdu.dataDigestOk) {
       this.release(command.cid);
@@ -288,12 +292,16 @@ export class HostQueuePair extends EventEmitter {
       this.shutdown(new NvmeTransportError('connection reset after a data digest error'));
       return;
     }
-    if (pdu.dataoBytes === 0 && pdu.data.length === target.length) command.dataIn = pdu.data;
-    else pdu.data.copy(target, pdu.dataoBytes);
+    if (pdu.dataoBytes === 0 && pdu.data.length === totalBytes) {
+      command.dataIn = pdu.data;
+    } else {
+      command.dataIn ??= Buffer.allocUnsafe(totalBytes);
+      pdu.data.copy(command.dataIn, pdu.dataoBytes);
+    }
     command.receivedBytes += pdu.data.length;
     if (pdu.success) {
       // SUCCESS: no CapsuleResp follows; the command completed without status or result.
-      if (command.receivedBytes !== target.length) throw new PduError(Fes.DataOutOfRange, 1, 'SUCCESS before all data');
+      if (command.receivedBytes !== totalBytes) throw new PduError(Fes.DataOutOfRange, 1, 'SUCCESS before all data');
       this.release(command.cid);
       command.resolve({ dw0: 0, dw1: 0, sqhd: 0, data: command.dataIn });
     }
