@@ -117,6 +117,7 @@ export const IdentifyCns = {
   Controller: 0x01,
   ActiveNamespaceList: 0x02,
   NamespaceDescriptorList: 0x03,
+  IoCommandSetController: 0x06,
 } as const;
 
 export const FeatureId = {

@@ -173,8 +173,14 @@ function identify(controller: TargetController, command: Sqe, identity: TargetId
       if (!ns) return failure(GenericStatus.InvalidNamespaceOrFormat);
       return { status: 0, data: encodeNamespaceDescriptors(ns.nguid) };
     }
+    case IdentifyCns.IoCommandSetController: {
+      // Linux (VS ≥ 1.1) and SPDK ask for the NVM command set's controller data
+      // (CSI 0 in CDW11 31:24). All-zero fields mean "no limits reported".
+      const csi = command.cdw[1] >>> 24;
+      if (csi !== 0 || controller.subsystem.kind !== 'nvm') return INVALID_FIELD;
+      return { status: 0, data: Buffer.alloc(IDENTIFY_BYTES) };
+    }
     default:
-      // CNS 0x06 (I/O command set specific controller) and the rest are not implemented.
       return INVALID_FIELD;
   }
 }
