@@ -2,10 +2,12 @@
 import { ConfigError, parseServerArgs } from '../config/server-config.js';
 import { startServer } from '../server.js';
 import { runAdmin } from './admin.js';
+import { runNvmet } from './nvmet.js';
 
 const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
                      [--node-id ID] [--small-max SIZE] [--large-min SIZE] [--nvme PATH[:SIZE]|none]
        strata admin tiers [--endpoint http://HOST:PORT] [--json]
+       strata nvmet --listen HOST:PORT --nqn NQN --backing PATH (see \`strata nvmet --help\`)
 
   --data DIR          data directory (default ./data)
   --listen HOST:PORT  where S3 is served (default 127.0.0.1:9000)
@@ -57,6 +59,9 @@ export async function main(args: string[]): Promise<void> {
         return;
       case 'admin':
         await runAdmin(rest);
+        return;
+      case 'nvmet':
+        await runNvmet(rest);
         return;
       case 'help':
       case '--help':
