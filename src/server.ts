@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { FsTier } from './backends/fs-tier.js';
 import { openNvmeTier } from './backends/nvme.js';
+import { openRemoteTier } from './backends/remote-tier.js';
 import type { TierStats, TierStore } from './backends/tier-store.js';
 import { loadRootCredentials, StaticCredentialStore, type LoadedCredentials } from './config/credentials.js';
 import type { ServerConfig } from './config/server-config.js';
@@ -35,6 +36,14 @@ export async function startServer(config: ServerConfig, log: (message: string) =
   const metaLog = new LocalMetaLog(stateMachine);
   const tiers: TierStore[] = [];
   mkdirSync(join(dataDirectory, 'blobs'), { recursive: true });
+  if (config.remote) {
+    const remote = config.remote;
+    tiers.push(
+      'url' in remote
+        ? await openRemoteTier({ url: remote.url, ...(remote.sizeBytes !== undefined ? { sizeBytes: remote.sizeBytes } : {}), log })
+        : await openNvmeTier({ path: remote.path, tierName: 'remote', ...(remote.sizeBytes !== undefined ? { sizeBytes: remote.sizeBytes } : {}) }),
+    );
+  }
   if (config.nvme !== 'none') {
     tiers.push(
       await openNvmeTier({

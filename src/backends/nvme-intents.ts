@@ -10,7 +10,7 @@
 // power loss the newest copy may be missing, so those counts are a lower bound.
 import type { BufferPool } from './buffer-pool.js';
 import type { Run } from './extent-allocator.js';
-import type { IoFile } from './io-file.js';
+import type { BlockFile } from './block-file.js';
 import { native } from './native.js';
 import { BLOCK_BYTES, INTENT_COPY_BYTES, INTENT_REGION_START_BYTES } from './nvme-layout.js';
 
@@ -28,7 +28,7 @@ export interface IntentSnapshot {
 }
 
 export interface IntentHost {
-  readonly file: IoFile;
+  readonly file: BlockFile;
   readonly pool: BufferPool;
 }
 

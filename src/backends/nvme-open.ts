@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { openIoEngine, type IoEngine, type IoEngineKind } from './io-engine.js';
 import { IoError } from './io-errors.js';
 import { IoFile } from './io-file.js';
+import type { BlockFile } from './block-file.js';
 import { native } from './native.js';
 import { loadIntents } from './nvme-intents.js';
 import {
@@ -45,6 +46,8 @@ export interface NvmeTierOptions {
    * commit at fdatasync; zero-filled blocks are plain overwrites. Default true.
    */
   zeroFill?: boolean;
+  /** 'remote' when this file or device is the large-object tier (`--remote /dev/nvmeXnY`). */
+  tierName?: 'nvme' | 'remote';
 }
 
 const DEFAULT_FILE_BYTES = 1024 ** 3;
@@ -90,7 +93,15 @@ export async function openNvmeTier(options: NvmeTierOptions): Promise<NvmeTier> 
       );
     }
     const intents = await loadIntents({ file, pool: engine.pool });
-    return new NvmeTier({ engine, ownsEngine: shared === undefined, file, superblock, device, intents });
+    return new NvmeTier({
+      engine,
+      ownsEngine: shared === undefined,
+      file,
+      superblock,
+      device,
+      intents,
+      ...(options.tierName === 'remote' ? { tierName: 'remote', mode: 'kernel' } : {}),
+    });
   } catch (error) {
     await file?.close();
     if (shared === undefined) await engine.close();
@@ -164,7 +175,7 @@ async function adoptExisting(
   return superblock;
 }
 
-async function readSuperblock(file: IoFile): Promise<DecodedSuperblock> {
+export async function readSuperblock(file: BlockFile): Promise<DecodedSuperblock> {
   const slot = await file.engine.pool.acquire('read');
   try {
     await file.readExact({ slot, lengthBytes: SUPERBLOCK_BYTES }, 0);
@@ -174,7 +185,7 @@ async function readSuperblock(file: IoFile): Promise<DecodedSuperblock> {
   }
 }
 
-async function writeSuperblock(file: IoFile, superblock: Superblock): Promise<void> {
+export async function writeSuperblock(file: BlockFile, superblock: Superblock): Promise<void> {
   const slot = await file.engine.pool.acquire('write');
   try {
     encodeSuperblock(superblock, slot.bytes);

@@ -6,14 +6,15 @@
 // pushed. Up to READ_AHEAD extents are in flight while the consumer reads.
 import { Readable } from 'node:stream';
 import type { BufferPool } from './buffer-pool.js';
-import type { IoFile } from './io-file.js';
+import type { BlockFile } from './block-file.js';
 import { native } from './native.js';
 import { BlobCorruptError, type Extent, type ReadRange } from './tier-store.js';
 
 const READ_AHEAD = 2;
 
 export interface ReaderHost {
-  readonly file: IoFile;
+  readonly name: 'nvme' | 'remote';
+  readonly file: BlockFile;
   readonly pool: BufferPool;
   roundUp(bytes: number): number;
   /** Counts a CRC mismatch (health/metrics). */
@@ -91,7 +92,7 @@ async function readPiece(host: ReaderHost, piece: Piece): Promise<Buffer> {
     if (crc32c !== extent.crc32c) {
       host.noteCorruptRead();
       throw new BlobCorruptError(
-        'nvme',
+        host.name,
         `extent at offset ${extent.offset} (${extent.length} bytes): crc32c ${hex(crc32c)}, expected ${hex(extent.crc32c)}`,
       );
     }

@@ -15,19 +15,31 @@ import type { Readable } from 'node:stream';
 import { GroupFlush } from './group-flush.js';
 import { ExtentAllocator, type Run } from './extent-allocator.js';
 import type { IoEngine, IoEngineKind } from './io-engine.js';
-import type { IoFile } from './io-file.js';
+import type { BlockFile } from './block-file.js';
 import { IntentTable, type IntentSnapshot } from './nvme-intents.js';
 import type { Superblock } from './nvme-layout.js';
 import { createNvmeReadStream } from './nvme-read-stream.js';
 import { NvmeBlobWriter, type WriterHost } from './nvme-writer.js';
-import type { BlobRef, BlobWriter, Extent, ReadRange, TierMode, TierStats, TierStore } from './tier-store.js';
+import {
+  TierUnavailableError,
+  type BlobRef,
+  type BlobWriter,
+  type Extent,
+  type ReadRange,
+  type TierMode,
+  type TierStats,
+  type TierStore,
+} from './tier-store.js';
 
-export type NvmeBlobRef = BlobRef & { tier: 'nvme' };
+/** The extent tiers: local nvme, and remote (NVMe-oF or a kernel-attached namespace). */
+export type ExtentTierName = 'nvme' | 'remote';
+export type NvmeBlobRef = BlobRef & { tier: ExtentTierName };
 
 /** stats() plus what operators and tests want to see. */
 export interface NvmeTierDetails extends TierStats {
   path: string;
-  device: 'file' | 'block';
+  device: 'file' | 'block' | 'nvme-tcp';
+  available: boolean;
   uuid: string;
   freeBytes: number;
   freeRuns: number;
@@ -51,22 +63,29 @@ export interface NvmeTierDetails extends TierStats {
 export interface NvmeTierParts {
   engine: IoEngine;
   ownsEngine: boolean;
-  file: IoFile;
+  file: BlockFile;
   superblock: Superblock;
-  device: 'file' | 'block';
+  device: 'file' | 'block' | 'nvme-tcp';
   intents: IntentSnapshot;
+  /** Default 'nvme'; 'remote' for the large-object tier on a remote namespace. */
+  tierName?: ExtentTierName;
+  /** Default: the engine's kind. The remote tier reports 'nvme-tcp' or 'kernel'. */
+  mode?: TierMode;
+  /** False while the medium is unreachable: writes go elsewhere, reads answer 503. */
+  isAvailable?: () => boolean;
 }
 
 export class NvmeTier implements TierStore, WriterHost {
-  readonly name = 'nvme' as const;
+  readonly name: ExtentTierName;
   readonly mode: TierMode;
-  readonly file: IoFile;
+  readonly file: BlockFile;
   readonly allocator: ExtentAllocator;
   readonly extentBytesMax: number;
   private readonly engine: IoEngine;
   private readonly ownsEngine: boolean;
   private readonly superblock: Superblock;
-  private readonly device: 'file' | 'block';
+  private readonly device: 'file' | 'block' | 'nvme-tcp';
+  private readonly isAvailable: () => boolean;
   private readonly flusher: GroupFlush;
   private readonly intents: IntentTable;
   private previousIntents: IntentSnapshot | undefined;
@@ -86,7 +105,9 @@ export class NvmeTier implements TierStore, WriterHost {
     this.file = parts.file;
     this.superblock = parts.superblock;
     this.device = parts.device;
-    this.mode = parts.engine.kind;
+    this.name = parts.tierName ?? 'nvme';
+    this.mode = parts.mode ?? parts.engine.kind;
+    this.isAvailable = parts.isAvailable ?? (() => true);
     this.extentBytesMax = parts.superblock.extentBytesMax;
     this.allocator = new ExtentAllocator({
       startBytes: parts.superblock.dataStartBytes,
@@ -102,16 +123,16 @@ export class NvmeTier implements TierStore, WriterHost {
   }
 
   async recover(committed: Iterable<BlobRef>): Promise<{ reclaimedBlobs: number; reclaimedBytes: number }> {
-    if (this.recovered) throw new Error('nvme tier: recover() runs once, at start');
+    if (this.recovered) throw new Error(`${this.name} tier: recover() runs once, at start`);
     const blobs = new Map<number, readonly Extent[]>();
     for (const ref of committed) {
-      if (ref.tier !== 'nvme') continue;
+      if (ref.tier !== this.name) continue;
       this.checkRef(ref);
       if (ref.extents.length === 0) continue;
       const key = ref.extents[0]!.offset;
       const known = blobs.get(key);
       if (known !== undefined && !sameExtents(known, ref.extents)) {
-        throw new Error(`nvme tier: two committed blobs start at offset ${key} with different extents`);
+        throw new Error(`${this.name} tier: two committed blobs start at offset ${key} with different extents`);
       }
       blobs.set(key, ref.extents);
     }
@@ -136,8 +157,14 @@ export class NvmeTier implements TierStore, WriterHost {
     return { reclaimedBlobs, reclaimedBytes };
   }
 
+  /** Whether the medium is reachable now (always true for a local one). */
+  available(): boolean {
+    return this.isAvailable();
+  }
+
   async createWriter(options: { sizeHint?: number }): Promise<BlobWriter> {
     this.checkServing();
+    if (!this.isAvailable()) throw new TierUnavailableError(this.name, `${this.file.path} is unreachable`);
     const sizeHint = options.sizeHint;
     if (sizeHint !== undefined && (!Number.isSafeInteger(sizeHint) || sizeHint < 0)) {
       throw new RangeError(`sizeHint must be a non-negative integer, not ${sizeHint}`);
@@ -148,6 +175,7 @@ export class NvmeTier implements TierStore, WriterHost {
   createReadStream(ref: BlobRef, range: ReadRange): Readable {
     this.checkServing();
     this.checkRef(ref);
+    if (!this.isAvailable()) throw new TierUnavailableError(this.name, `${this.file.path} is unreachable`);
     const nvmeRef = ref as NvmeBlobRef;
     const { start, end } = range;
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > ref.size) {
@@ -157,7 +185,7 @@ export class NvmeTier implements TierStore, WriterHost {
     if (key !== undefined) {
       const extents = this.live.get(key);
       if (extents === undefined || !sameExtents(extents, nvmeRef.extents)) {
-        throw new Error(`nvme tier: no blob with these extents at offset ${key} (deleted, or never committed)`);
+        throw new Error(`${this.name} tier: no blob with these extents at offset ${key} (deleted, or never committed)`);
       }
       this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
     }
@@ -174,7 +202,7 @@ export class NvmeTier implements TierStore, WriterHost {
 
   stats(): TierStats {
     return {
-      name: 'nvme',
+      name: this.name,
       mode: this.mode,
       capacityBytes: this.allocator.capacityBytes,
       usedBytes: this.allocator.capacityBytes - this.allocator.freeBytes,
@@ -190,6 +218,7 @@ export class NvmeTier implements TierStore, WriterHost {
       ...this.stats(),
       path: this.file.path,
       device: this.device,
+      available: this.isAvailable(),
       uuid: this.superblock.uuid,
       freeBytes: this.allocator.freeBytes,
       freeRuns: this.allocator.freeRuns,
@@ -281,16 +310,16 @@ export class NvmeTier implements TierStore, WriterHost {
   }
 
   private checkServing(): void {
-    if (this.closed) throw new Error('nvme tier is closed');
-    if (!this.recovered) throw new Error('nvme tier: call recover() before serving requests');
+    if (this.closed) throw new Error(`${this.name} tier is closed`);
+    if (!this.recovered) throw new Error(`${this.name} tier: call recover() before serving requests`);
   }
 
   /** A ref must describe extents inside our data region, or we refuse to touch it. */
   private checkRef(ref: BlobRef): asserts ref is NvmeBlobRef {
     const bad = (why: string): never => {
-      throw new TypeError(`not a valid nvme BlobRef: ${why}`);
+      throw new TypeError(`not a valid ${this.name} BlobRef: ${why}`);
     };
-    if (ref.tier !== 'nvme') bad(`tier is ${ref.tier}`);
+    if (ref.tier !== this.name) bad(`tier is ${ref.tier}`);
     const nvme = ref as NvmeBlobRef;
     if (!Number.isSafeInteger(nvme.size) || nvme.size < 0) bad(`size ${nvme.size}`);
     if (!Array.isArray(nvme.extents)) bad('no extents');

@@ -11,13 +11,14 @@
 import assert from 'node:assert/strict';
 import type { BufferPool, PoolSlot } from './buffer-pool.js';
 import type { ExtentAllocator, Run } from './extent-allocator.js';
-import type { IoFile } from './io-file.js';
+import type { BlockFile } from './block-file.js';
 import { native } from './native.js';
 import { TierFullError, type BlobRef, type BlobWriter, type Extent } from './tier-store.js';
 
 /** What a writer needs from its tier. */
 export interface WriterHost {
-  readonly file: IoFile;
+  readonly name: 'nvme' | 'remote';
+  readonly file: BlockFile;
   readonly pool: BufferPool;
   readonly allocator: ExtentAllocator;
   readonly extentBytesMax: number;
@@ -26,9 +27,9 @@ export interface WriterHost {
   /** The writer's reserved space changed (for the intent table); empty = writer gone. */
   noteReservation(writerId: number, runs: readonly Run[]): void;
   /** A finished blob now occupies its extents. */
-  blobFinished(ref: BlobRef & { tier: 'nvme' }): void;
+  blobFinished(ref: BlobRef & { tier: 'nvme' | 'remote' }): void;
   /** A finished blob was aborted: free it like a delete. */
-  blobDropped(ref: BlobRef & { tier: 'nvme' }): Promise<void>;
+  blobDropped(ref: BlobRef & { tier: 'nvme' | 'remote' }): Promise<void>;
 }
 
 /** Slots one writer may hold at once (one filling, the rest being written). */
@@ -56,7 +57,7 @@ export class NvmeBlobWriter implements BlobWriter {
   private writeSettled: (() => void)[] = [];
   /** Serialises write/finish/abort, so calls that are not awaited still run in order. */
   private chain: Promise<unknown> = Promise.resolve();
-  private ref: (BlobRef & { tier: 'nvme' }) | undefined;
+  private ref: (BlobRef & { tier: 'nvme' | 'remote' }) | undefined;
 
   constructor(
     private readonly host: WriterHost,
@@ -66,7 +67,7 @@ export class NvmeBlobWriter implements BlobWriter {
     const hint = options.sizeHint ?? 0;
     if (hint > 0) {
       const runs = host.allocator.allocate(hint);
-      if (runs === undefined) throw new TierFullError('nvme', hint);
+      if (runs === undefined) throw new TierFullError(host.name, hint);
       this.reserved = runs;
       this.noteReservation();
     }
@@ -149,7 +150,7 @@ export class NvmeBlobWriter implements BlobWriter {
   private takeTarget(): Run {
     if (this.reserved.length === 0) {
       const more = this.host.allocator.allocate(this.host.extentBytesMax);
-      if (more === undefined) throw new TierFullError('nvme', this.sizeBytes + this.host.extentBytesMax);
+      if (more === undefined) throw new TierFullError(this.host.name, this.sizeBytes + this.host.extentBytesMax);
       this.reserved = more;
     }
     const run = this.reserved[0]!;
@@ -225,7 +226,7 @@ export class NvmeBlobWriter implements BlobWriter {
       throw new Error(`blob writer is ${this.state}`);
     }
     this.state = 'finished';
-    this.ref = { tier: 'nvme', size: this.sizeBytes, extents: this.extents.slice() };
+    this.ref = { tier: this.host.name, size: this.sizeBytes, extents: this.extents.slice() };
     this.host.noteReservation(this.writerId, []);
     this.host.blobFinished(this.ref);
     return this.ref;

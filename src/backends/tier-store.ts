@@ -75,6 +75,8 @@ export interface TierStore {
   /** Frees a blob whose last reference has been committed away. Idempotent. */
   delete(ref: BlobRef): Promise<void>;
   stats(): TierStats;
+  /** False while the medium is unreachable (remote tiers); absent means always available. */
+  available?(): boolean;
   /** Extra, tier-specific fields for /.strata/health (engine, flush counts, ...). */
   details?(): object;
   close(): Promise<void>;
@@ -88,6 +90,17 @@ export class TierFullError extends Error {
   ) {
     super(`tier ${tier} has no room for ${requestedBytes} bytes`);
     this.name = 'TierFullError';
+  }
+}
+
+/** The tier's medium is unreachable right now (a remote target went away). */
+export class TierUnavailableError extends Error {
+  constructor(
+    readonly tier: TierName,
+    detail: string,
+  ) {
+    super(`tier ${tier} is unavailable: ${detail}`);
+    this.name = 'TierUnavailableError';
   }
 }
 

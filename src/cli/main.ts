@@ -6,6 +6,7 @@ import { runNvmet } from './nvmet.js';
 
 const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
                      [--node-id ID] [--small-max SIZE] [--large-min SIZE] [--nvme PATH[:SIZE]|none]
+                     [--remote nvme-tcp://HOST:PORT/NQN | --remote /dev/nvmeXnY]
        strata admin tiers [--endpoint http://HOST:PORT] [--json]
        strata nvmet --listen HOST:PORT --nqn NQN --backing PATH (see \`strata nvmet --help\`)
 
@@ -15,6 +16,8 @@ const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain 
   --region REGION     region reported for buckets (default us-east-1)
   --small-max SIZE    objects smaller than this go to the dax tier (default 64KiB)
   --large-min SIZE    objects of at least this size go to the remote tier (default 10MiB)
+  --remote URL|PATH   the remote tier for large objects: nvme-tcp://HOST:PORT/SUBNQN (userspace
+                      NVMe/TCP) or a kernel-attached namespace /dev/nvmeXnY[:SIZE]
   --nvme PATH[:SIZE]  the nvme tier's file or block device (default DIR/blobs/nvme.img, 1 GiB);
                       "none" disables the tier. STRATA_IO_ENGINE=io_uring|threadpool|auto.
 

@@ -13,6 +13,8 @@ export interface ServerConfig {
   thresholds: PlacementThresholds;
   /** The nvme tier: a file or block device (`--nvme PATH[:SIZE]`), or disabled (`--nvme none`). */
   nvme: { path?: string; sizeBytes?: number } | 'none';
+  /** The remote tier for large objects: an nvme-tcp:// URL or a kernel-attached device path. */
+  remote?: { url: string; sizeBytes?: number } | { path: string; sizeBytes?: number };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -91,6 +93,13 @@ export function parseServerArgs(args: string[]): ServerConfig {
       case '--large-min':
         config.thresholds.largeMinBytes = parseSize(value(), flag);
         break;
+      case '--remote': {
+        const text = value();
+        if (text.startsWith('nvme-tcp://')) config.remote = { url: text };
+        else if (text.includes('://')) throw new ConfigError(`--remote: unsupported scheme in ${text} (nvme-tcp:// or a device path)`);
+        else config.remote = parseNvmeSpec(text);
+        break;
+      }
       case '--nvme': {
         const text = value();
         if (text === 'none') {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { BlobRef } from '../backends/tier-store.js';
-import { TierFullError } from '../backends/tier-store.js';
+import { TierFullError, TierUnavailableError } from '../backends/tier-store.js';
 import type { DataStore } from '../placement/data-store.js';
 import {
   defaultMultipartChecksumType,
@@ -135,7 +135,7 @@ export class ObjectLayer implements ObjectService {
       if (error instanceof TierFullError) {
         throw new ObjectError('InsufficientStorage', 'There is not enough free space on any storage tier for this object.');
       }
-      throw error;
+      throw unavailableAsObjectError(error);
     }
   }
 
@@ -304,7 +304,11 @@ export class ObjectLayer implements ObjectService {
     }
   }
 
-  /** Streams bytes [start, end) of an object stored as consecutive blobs. */
+  /**
+   * Streams bytes [start, end) of an object stored as consecutive blobs. Every
+   * tier involved is checked first, so an unreachable one is a clean 503
+   * before any header is sent.
+   */
   private openBody(blobs: BlobRef[], start: number, end: number): Readable {
     if (start >= end) return Readable.from([]);
     const pieces: { blob: BlobRef; start: number; end: number }[] = [];
@@ -315,6 +319,11 @@ export class ObjectLayer implements ObjectService {
       offset = blobEnd;
       if (blobEnd <= start || blobStart >= end) continue;
       pieces.push({ blob, start: Math.max(start, blobStart) - blobStart, end: Math.min(end, blobEnd) - blobStart });
+    }
+    try {
+      this.data.assertReadable(pieces.map((piece) => piece.blob));
+    } catch (error) {
+      throw unavailableAsObjectError(error);
     }
     if (pieces.length === 1) {
       const only = pieces[0]!;
@@ -599,6 +608,13 @@ export function resolveRange(range: RangeRequest, sizeBytes: number): { start: n
   if (range.start >= sizeBytes) throw unsatisfiable();
   const last = range.end === undefined ? sizeBytes - 1 : Math.min(range.end, sizeBytes - 1);
   return { start: range.start, end: last + 1 };
+}
+
+function unavailableAsObjectError(error: unknown): unknown {
+  if (error instanceof TierUnavailableError) {
+    return new ObjectError('ServiceUnavailable', `The storage holding this data is unreachable right now (${error.message}); retry later.`);
+  }
+  return error;
 }
 
 /** One readable over several lazily opened sources, in order; an error in any fails the whole. */

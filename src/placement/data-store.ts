@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import {
   TierFullError,
+  TierUnavailableError,
   type BlobRef,
   type BlobWriter,
   type ReadRange,
@@ -20,6 +21,8 @@ export interface DataStore {
    */
   createWriter(options: { sizeHint?: number }): Promise<BlobWriter>;
   createReadStream(ref: BlobRef, range: ReadRange): Readable;
+  /** Throws TierUnavailableError when a tier holding any of these blobs cannot serve reads now. */
+  assertReadable(refs: readonly BlobRef[]): void;
   /** Frees blobs whose last reference was committed away; failures are logged, not thrown. */
   release(refs: readonly BlobRef[]): Promise<void>;
   recover(committed: () => Iterable<BlobRef>): Promise<Record<string, { reclaimedBlobs: number; reclaimedBytes: number }>>;
@@ -59,7 +62,8 @@ export class TieredDataStore implements DataStore {
       try {
         return await this.tier(name).createWriter({ sizeHint: sizeBytes });
       } catch (error) {
-        if (!(error instanceof TierFullError)) throw error;
+        // A full tier, or one whose medium is unreachable: the next tier in the chain takes the blob.
+        if (!(error instanceof TierFullError) && !(error instanceof TierUnavailableError)) throw error;
         lastError = error;
       }
     }
@@ -68,6 +72,14 @@ export class TieredDataStore implements DataStore {
 
   createReadStream(ref: BlobRef, range: ReadRange): Readable {
     return this.tier(ref.tier).createReadStream(ref, range);
+  }
+
+  assertReadable(refs: readonly BlobRef[]): void {
+    for (const ref of refs) {
+      const tier = this.tiers.get(ref.tier);
+      if (!tier) throw new TierUnavailableError(ref.tier, 'the tier is not configured on this node');
+      if (tier.available?.() === false) throw new TierUnavailableError(ref.tier, 'its medium is unreachable');
+    }
   }
 
   async release(refs: readonly BlobRef[]): Promise<void> {
