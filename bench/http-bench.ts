@@ -6,9 +6,11 @@
 //   node dist/bench/http-bench.js [--duration 5] [--sizes 4KiB,1MiB,64MiB] [--concurrency 1,32]
 //        [--strata 'strata=;strata-fs=--nvme none'] [--peers node-http,s3rver]
 // --strata names one or more strata configurations (name=server flags, ';'-separated).
+// --nvmet PATH:SIZE also starts a `strata nvmet` target on that backing file; @NVMET@ in
+// strata flags becomes its nvme-tcp:// URL (for the remote tier).
 import { parseSize } from '../src/config/server-config.js';
 import { runLoad, type LoadOp, type LoadResult } from './load.js';
-import { startPlainProcess, startS3rverProcess, startStrataProcess, type BenchProcess } from './processes.js';
+import { startNvmetProcess, startPlainProcess, startS3rverProcess, startStrataProcess, type BenchProcess } from './processes.js';
 
 function arg(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -42,9 +44,19 @@ const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
 async function main(): Promise<void> {
   const targets: BenchProcess[] = [];
+  const helpers: { stop(): Promise<void> }[] = [];
+  let nvmetUrl = '';
+  const nvmetSpec = arg('nvmet', '');
+  if (nvmetSpec !== '') {
+    const colon = nvmetSpec.lastIndexOf(':');
+    const nvmet = await startNvmetProcess(nvmetSpec.slice(0, colon), nvmetSpec.slice(colon + 1));
+    helpers.push(nvmet);
+    nvmetUrl = nvmet.url;
+  }
   for (const item of arg('strata', 'strata=').split(';')) {
     const [name, flags = ''] = item.split('=');
-    const started = await startStrataProcess({ args: flags.split(' ').filter((word) => word !== '') });
+    const words = flags.replaceAll('@NVMET@', nvmetUrl).split(' ').filter((word) => word !== '');
+    const started = await startStrataProcess({ args: words });
     targets.push({ ...started, name: name! });
   }
   const peers = arg('peers', 'node-http,s3rver').split(',');
@@ -75,6 +87,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const target of targets) await target.stop();
+    for (const helper of helpers) await helper.stop();
   }
 }
 

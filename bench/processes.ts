@@ -71,6 +71,25 @@ export async function startPlainProcess(): Promise<BenchProcess> {
   return { name: 'node-http', endpoint: `http://127.0.0.1:${match[1]}`, pid: child.pid!, accessKeyId: 'x', secretAccessKey: 'x', stop: stopper(child) };
 }
 
+/** `strata nvmet` exporting PATH (created at SIZE) as an NVMe/TCP namespace on a free port. */
+export async function startNvmetProcess(path: string, size: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const nqn = 'nqn.2026-01.io.strata.bench:remote';
+  const child = spawn(
+    process.execPath,
+    [join(repositoryRoot, 'bin/strata.js'), 'nvmet', '--listen', '127.0.0.1:0', '--nqn', nqn, '--backing', path, '--size', size, '--block-size', '4096'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const match = await waitForOutput(child, /listening on [^\s]+:(\d+)/, 'strata nvmet');
+  const stop = stopper(child);
+  return {
+    url: `nvme-tcp://127.0.0.1:${match[1]}/${nqn}`,
+    async stop() {
+      await stop();
+      rmSync(path, { force: true });
+    },
+  };
+}
+
 async function waitForPort(port: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
