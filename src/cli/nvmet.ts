@@ -3,7 +3,8 @@
 // optionally a second one). Prints one "listening" line per port, which tests
 // and the compose cluster wait for.
 import { ConfigError, parseListen, parseSize } from '../config/server-config.js';
-import { FileBackingStore } from '../backends/nvmeof/target/backing-store.js';
+import { FileBackingStore, type BackingStore } from '../backends/nvmeof/target/backing-store.js';
+import { EngineBackingStore } from '../backends/nvmeof/target/engine-backing-store.js';
 import { NvmeTcpTarget, type ListenAddress } from '../backends/nvmeof/target/target.js';
 
 export const NVMET_USAGE = `usage: strata nvmet --listen HOST:PORT --nqn NQN --backing PATH
@@ -89,12 +90,18 @@ export function parseNvmetArgs(args: string[]): NvmetConfig {
 
 export async function runNvmet(args: string[]): Promise<void> {
   const config = parseNvmetArgs(args);
-  let backing: FileBackingStore;
+  let backing: BackingStore;
   try {
-    backing = await FileBackingStore.open(config.backingPath, {
+    const options = {
       blockSizeBytes: config.blockSizeBytes,
       ...(config.sizeBytes !== undefined ? { createSizeBytes: config.sizeBytes } : {}),
-    });
+    };
+    // The native engine (io_uring + O_DIRECT) by default; STRATA_NVMET_BACKING=file keeps
+    // the portable page-cache store (e.g. on filesystems that refuse O_DIRECT).
+    backing =
+      process.env.STRATA_NVMET_BACKING === 'file'
+        ? await FileBackingStore.open(config.backingPath, options)
+        : await EngineBackingStore.open(config.backingPath, options);
   } catch (error) {
     throw new ConfigError(`nvmet: cannot open --backing ${config.backingPath}: ${(error as Error).message}`);
   }

@@ -31,7 +31,7 @@ t.test('a good run: file created, listening line, discovery port, SIGTERM exits 
   const backingPath = join(directory, 'ns.img');
   const nvmet = await spawnNvmet(t, { backingPath, port: 0, sizeBytes: 3 * 1024 * 1024, extraArgs: ['--discovery-listen', '127.0.0.1:0', '--block-size', '4096'] });
   t.equal(statSync(backingPath).size, 3 * 1024 * 1024, 'backing file created at --size');
-  t.match(nvmet.output(), /listening on 127\.0\.0\.1:\d+ \(namespace 1: .*3145728 bytes, 4096-byte blocks, file backing\)/);
+  t.match(nvmet.output(), /listening on 127\.0\.0\.1:\d+ \(namespace 1: .*3145728 bytes, 4096-byte blocks, (io_uring|threadpool) backing\)/);
   let match: RegExpExecArray | null = null;
   for (let waitedMs = 0; !match && waitedMs < 5000; waitedMs += 50) {
     match = /discovery listening on 127\.0\.0\.1:(\d+)/.exec(nvmet.output());
