@@ -84,6 +84,14 @@ export interface MapOptions {
   unsafeCacheFlushWithoutDax?: boolean;
 }
 
+const EOPNOTSUPP = -95;
+
+/** Why the kernel refused MAP_SYNC, by errno name. Linux's 95 is both ENOTSUP and EOPNOTSUPP; mmap documents the latter. */
+function mapSyncErrorName(errno: number): string | undefined {
+  if (errno >= 0) return undefined;
+  return errno === EOPNOTSUPP ? 'EOPNOTSUPP' : new IoError(errno, { syscall: 'mmap(MAP_SYNC)' }).code;
+}
+
 export class DaxRegion {
   readonly mode: 'dax' | 'emulated';
   readonly persistence: PersistenceMechanism;
@@ -126,7 +134,7 @@ export class DaxRegion {
     const h = this.handle;
     return {
       mapSync: h.mapSync,
-      mapSyncError: h.mapSyncErrno < 0 ? new IoError(h.mapSyncErrno, { syscall: 'mmap(MAP_SYNC)' }).code : undefined,
+      mapSyncError: mapSyncErrorName(h.mapSyncErrno),
       nonTemporalStores: h.nonTemporalStores,
       nonTemporalMinBytes: h.nonTemporalMinBytes,
       cacheFlushWithoutDax: h.cacheFlushWithoutDax,
