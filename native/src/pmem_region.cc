@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -65,6 +66,11 @@ Napi::Value Result(Napi::Env env, int64_t value) { return Napi::Number::New(env,
 struct PmemRegion::MsyncWork {
   PmemRegion* region = nullptr;
   std::vector<std::pair<size_t, size_t>> ranges;  // (start, length), page-aligned
+  // publish(): headers whose markers are stored once `ranges` are durable,
+  // then made durable themselves with one more msync of [first, end).
+  std::vector<size_t> headers;
+  size_t headersFirst = 0;
+  size_t headersEnd = 0;
   int result = 0;
   napi_async_work handle = nullptr;
   napi_deferred deferred = nullptr;
@@ -84,6 +90,7 @@ Napi::Function PmemRegion::DefineClass(Napi::Env env) {
                                                  InstanceMethod<&PmemRegion::ReadRecord>("readRecord"),
                                                  InstanceMethod<&PmemRegion::Fence>("fence"),
                                                  InstanceMethod<&PmemRegion::Msync>("msync"),
+                                                 InstanceMethod<&PmemRegion::Publish>("publish"),
                                                  InstanceMethod<&PmemRegion::Close>("close"),
                                              });
 }
@@ -297,12 +304,20 @@ Napi::Value PmemRegion::Fence(const Napi::CallbackInfo& info) {
   return Result(info.Env(), 0);
 }
 
-Napi::Value PmemRegion::Msync(const Napi::CallbackInfo& info) {
+Napi::Value PmemRegion::Msync(const Napi::CallbackInfo& info) { return QueueMsync(info, false); }
+Napi::Value PmemRegion::Publish(const Napi::CallbackInfo& info) { return QueueMsync(info, true); }
+
+// msync(ranges) and publish(ranges, headers): validated and copied into a
+// work struct here, on the JS thread; run by ExecuteMsync on a libuv worker.
+Napi::Value PmemRegion::QueueMsync(const Napi::CallbackInfo& info, bool publish) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "msync(Float64Array of [start, length] pairs)").ThrowAsJavaScriptException();
-    return env.Undefined();
+  for (size_t i = 0; i < (publish ? 2u : 1u); i++) {
+    if (info.Length() <= i || !info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      Napi::TypeError::New(env, publish ? "publish(Float64Array ranges, Float64Array headers)" : "msync(Float64Array ranges)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
   }
   auto pairs = info[0].As<Napi::Float64Array>();
   auto work = std::make_unique<MsyncWork>();
@@ -320,6 +335,24 @@ Napi::Value PmemRegion::Msync(const Napi::CallbackInfo& info) {
       work->ranges.emplace_back(static_cast<size_t>(start), static_cast<size_t>(length));
     }
   }
+  if (publish && rc == 0) {
+    auto headers = info[1].As<Napi::Float64Array>();
+    work->headersFirst = SIZE_MAX;
+    for (size_t i = 0; rc == 0 && i < headers.ElementLength(); i++) {
+      double offset = headers[i];
+      if (!(offset >= 0) || offset != std::floor(offset) ||
+          static_cast<int64_t>(offset) % static_cast<int64_t>(kRecordHeaderBytes) != 0) {
+        rc = -EINVAL;
+      } else if (At(static_cast<int64_t>(offset), kRecordHeaderBytes) == nullptr) {
+        rc = -EFAULT;
+      } else {
+        size_t header = static_cast<size_t>(offset);
+        work->headers.push_back(header);
+        work->headersFirst = std::min(work->headersFirst, header & ~static_cast<size_t>(kPageBytes - 1));
+        work->headersEnd = std::max(work->headersEnd, header + kRecordHeaderBytes);
+      }
+    }
+  }
   napi_deferred deferred;
   napi_value promise;
   if (napi_create_promise(env, &deferred, &promise) != napi_ok) return env.Undefined();
@@ -329,7 +362,7 @@ Napi::Value PmemRegion::Msync(const Napi::CallbackInfo& info) {
   }
   work->deferred = deferred;
   work->keepAlive = Napi::Persistent(Value());
-  napi_value name = Napi::String::New(env, "strata.pmem.msync");
+  napi_value name = Napi::String::New(env, publish ? "strata.pmem.publish" : "strata.pmem.msync");
   MsyncWork* raw = work.get();
   if (napi_create_async_work(env, nullptr, name, ExecuteMsync, CompleteMsync, raw, &raw->handle) != napi_ok ||
       napi_queue_async_work(env, raw->handle) != napi_ok) {
@@ -342,15 +375,34 @@ Napi::Value PmemRegion::Msync(const Napi::CallbackInfo& info) {
   return Napi::Value(env, promise);
 }
 
+namespace {
+int MsyncRetrying(uint8_t* address, size_t length) {
+  int rc;
+  do {
+    rc = msync(address, length, MS_SYNC);
+  } while (rc < 0 && errno == EINTR);
+  return rc < 0 ? -errno : 0;
+}
+}  // namespace
+
 void PmemRegion::ExecuteMsync(napi_env, void* data) {
   auto* work = static_cast<MsyncWork*>(data);
+  uint8_t* base = work->region->base_;
   for (const auto& [start, length] : work->ranges) {
-    int rc;
-    do {
-      rc = msync(work->region->base_ + start, length, MS_SYNC);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0 && work->result == 0) work->result = -errno;
+    int rc = MsyncRetrying(base + start, length);
+    if (rc < 0 && work->result == 0) work->result = rc;
   }
+  // The second step only after the first is known durable: a marker must
+  // never reach the medium before its record's payload and header. The JS
+  // side does not touch these header lines until the promise settles.
+  if (work->result != 0 || work->headers.empty()) return;
+  for (size_t header : work->headers) {
+    if (!CommitRecord(base + header, work->region->flush_)) {
+      work->result = -EINVAL;  // not a valid header any more: a bug on the JS side
+      return;
+    }
+  }
+  work->result = MsyncRetrying(base + work->headersFirst, work->headersEnd - work->headersFirst);
 }
 
 void PmemRegion::CompleteMsync(napi_env env, napi_status status, void* data) {

@@ -16,7 +16,9 @@
 // against the mapping; a bad one returns -EFAULT instead of touching memory.
 //
 // JS API (validated and wrapped by src/backends/dax-region.ts):
-//   openPmemRegion(fd, lengthBytes, flags) -> region | -errno
+//   openPmemRegion(fd, lengthBytes, flags) -> region | -errno; region.mode 'dax' | 'emulated',
+//     region.persistence 'clwb' | 'clflushopt' | 'clflush' | 'msync', region.mapSync
+//     'granted' | 'refused' | 'not-tried' and mapSyncErrno (why refused)
 //     flags: 1 = do not try MAP_SYNC, 2 = no non-temporal stores,
 //            4 = flush cache lines even without MAP_SYNC (tests only: exercises
 //                the DAX code path, durable only through msync; mode stays "emulated")
@@ -31,6 +33,10 @@
 //   region.readRecord(offset, payloadBytes, payloadCrc, slotBytes, target) -> ReadStatus | -errno
 //   region.fence()                               -> SFENCE when cache lines are flushed
 //   region.msync(ranges: Float64Array)           -> Promise<0 | -errno>; [start, length] pairs, page-aligned
+//   region.publish(ranges, headers: Float64Array) -> Promise<0 | -errno>; on one worker: msync the
+//                                                   ranges, then store the headers' commit markers,
+//                                                   then msync the pages holding them (emulated mode's
+//                                                   two persistence steps in one thread-pool hop)
 //   region.close()                               -> 0 | -EBUSY while an msync runs
 #pragma once
 
@@ -79,6 +85,8 @@ class PmemRegion final : public Napi::ObjectWrap<PmemRegion> {
   Napi::Value ReadRecord(const Napi::CallbackInfo& info);
   Napi::Value Fence(const Napi::CallbackInfo& info);
   Napi::Value Msync(const Napi::CallbackInfo& info);
+  Napi::Value Publish(const Napi::CallbackInfo& info);
+  Napi::Value QueueMsync(const Napi::CallbackInfo& info, bool publish);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void ExecuteMsync(napi_env env, void* data);

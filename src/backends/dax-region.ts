@@ -45,6 +45,7 @@ interface NativePmemRegion {
   readRecord(offset: number, payloadBytes: number, payloadCrc: number, slotBytes: number, target: Uint8Array): number;
   fence(): number;
   msync(ranges: Float64Array): Promise<number>;
+  publish(ranges: Float64Array, headers: Float64Array): Promise<number>;
   close(): number;
 }
 
@@ -204,6 +205,13 @@ export class DaxRegion {
     return this.check(rc, 'readRecord') as ReadStatusCode;
   }
 
+  /** SFENCE: every store so far, its cache line already flushed, is durable (DAX) once this returns. */
+  fence(): void {
+    this.checkOpen();
+    assert(this.flushesCacheLines, 'fence() is the DAX path; the msync path uses persist() or publish()');
+    this.handle.fence();
+  }
+
   /**
    * Makes every store so far in [startBytes, endBytes) durable: an SFENCE when
    * lines were flushed as they were written (DAX), else one msync of the
@@ -221,6 +229,24 @@ export class DaxRegion {
     this.checkRange(first, end - first);
     this.msyncs++;
     const rc = await this.handle.msync(new Float64Array([first, end - first]));
+    if (rc < 0) throw new IoError(rc, { syscall: 'msync', path: this.path });
+  }
+
+  /**
+   * Emulated mode's whole publication in one thread-pool hop: msync the pages
+   * of [startBytes, endBytes) (payloads and headers), then store the commit
+   * markers of `headers`, then msync the pages holding those. Resolves when
+   * both msyncs succeeded.
+   */
+  async publish(startBytes: number, endBytes: number, headers: readonly number[]): Promise<void> {
+    this.checkOpen();
+    assert(!this.flushesCacheLines, 'publish() is the msync path; DAX commits inline');
+    for (const header of headers) this.checkHeader(header);
+    const first = Math.floor(startBytes / PAGE_BYTES) * PAGE_BYTES;
+    const end = Math.min(this.lengthBytes, Math.ceil(endBytes / PAGE_BYTES) * PAGE_BYTES);
+    this.checkRange(first, end - first);
+    this.msyncs += headers.length > 0 ? 2 : 1;
+    const rc = await this.handle.publish(new Float64Array(end > first ? [first, end - first] : []), Float64Array.from(headers));
     if (rc < 0) throw new IoError(rc, { syscall: 'msync', path: this.path });
   }
 

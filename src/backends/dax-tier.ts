@@ -46,11 +46,14 @@ export interface DaxTierDetails extends TierStats {
   deferredFrees: number;
   corruptReads: number;
   recovery: DaxRecoveryReport | undefined;
+  /** finish() calls that reached the group commit. */
   commitRequests: number;
+  /** Group commits (each: payload flush, markers, marker flush). */
+  commitBatches: number;
   recordsCommitted: number;
-  flushes: number;
+  /** msync calls (emulated mode: two per batch, plus recovery and close). */
   msyncs: number;
-  flushFailures: number;
+  commitFailures: number;
   classes: { slotBytes: number; slots: number; pages: number }[];
 }
 
@@ -181,10 +184,10 @@ export class DaxTier implements TierStore, DaxWriterHost {
       corruptReads: this.corruptReads,
       recovery: this.recoveryReport,
       commitRequests: persist.requests,
+      commitBatches: persist.batches,
       recordsCommitted: persist.commits,
-      flushes: persist.flushes,
       msyncs: this.region.msyncCount,
-      flushFailures: persist.failures,
+      commitFailures: persist.failures,
       classes: this.slab.classUsage(),
     };
   }

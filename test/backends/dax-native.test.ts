@@ -177,6 +177,19 @@ t.test('msync runs off the JS thread; close waits for it; bad ranges are refused
   t.throws(() => region.close(), { code: 'EBUSY' }, 'no unmap under a running msync');
   await pending;
   t.equal(settled, true);
+
+  // publish(): the emulated mode's two steps in one hop; markers stored only
+  // after the first msync, so an invalid header fails it without a marker.
+  const headers = [128 * 1024, 128 * 1024 + 1280, 200 * 1024];
+  for (const [i, header] of headers.entries()) {
+    const crc = region.write(header + HEADER_BYTES, patternBytes(`pub-${i}`, 1000));
+    region.writeHeader(header, { payloadBytes: 1000, payloadCrc: crc, slotBytes: 1280, sequence: [9, i] });
+  }
+  await region.publish(128 * 1024, 200 * 1024 + 1280, headers);
+  t.same(headers.map((h) => region.inspect(h, 1280, 1)[0]), [3, 3, 3], 'every marker stored');
+  region.clearHeader(256 * 1024);
+  await t.rejects(region.publish(0, 4096, [256 * 1024]), { code: 'EINVAL' }, 'no marker for a record without a valid header');
+  t.equal(region.inspect(256 * 1024, 1280, 1)[0], RecordStatus.empty);
   const raw = pmemAddon.openPmemRegion(-1, 4096, 0);
   t.equal(raw, -9, 'a bad fd is EBADF');
   t.throws(() => region.write(REGION_BYTES - 2, Buffer.alloc(4)), /outside the/);
