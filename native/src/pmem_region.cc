@@ -97,7 +97,12 @@ Napi::Function PmemRegion::DefineClass(Napi::Env env) {
 
 PmemRegion::PmemRegion(const Napi::CallbackInfo& info) : ObjectWrap<PmemRegion>(info) {}
 
-PmemRegion::~PmemRegion() { Unmap(); }
+PmemRegion::~PmemRegion() {
+  // Finalised with an msync still on a worker thread can only happen while the
+  // environment is torn down (the work holds a reference otherwise): leave the
+  // mapping to the process exit rather than pull it from under the worker.
+  if (msyncsInFlight_ == 0) Unmap();
+}
 
 Napi::Value PmemRegion::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
