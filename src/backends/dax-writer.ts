@@ -70,6 +70,8 @@ export class DaxBlobWriter implements BlobWriter {
     options: { sizeHint?: number },
   ) {
     const hint = options.sizeHint ?? 0;
+    // Cheap refusal before cutting an absurd hint into records.
+    if (hint > host.slab.capacityBytes) throw new TierFullError('dax', hint);
     try {
       for (const length of recordLengths(hint)) this.records.push(this.takeSlot(length));
     } catch (error) {

@@ -185,6 +185,7 @@ for (const { name, options } of DAX_PATHS) {
       t.teardown(f.cleanup);
       const capacity = f.tier.stats().capacityBytes;
       await t.rejects(f.tier.createWriter({ sizeHint: capacity + 1 }), TierFullError);
+      await t.rejects(f.tier.createWriter({ sizeHint: 2 ** 50 }), TierFullError, 'an absurd hint is refused at once');
       t.equal(f.tier.stats().usedBytes, 0, 'a refused hint takes nothing');
       const refs: BlobRef[] = [];
       for (;;) {
