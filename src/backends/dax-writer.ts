@@ -63,6 +63,7 @@ export class DaxBlobWriter implements BlobWriter {
   private stagedBytes = 0;
   private sizeBytes = 0;
   private finishing: Promise<BlobRef> | undefined;
+  private aborting: Promise<void> | undefined;
   private ref: DaxBlobRef | undefined;
 
   constructor(
@@ -107,8 +108,13 @@ export class DaxBlobWriter implements BlobWriter {
     return this.finishing;
   }
 
-  async abort(): Promise<void> {
-    if (this.state === 'aborted') return;
+  abort(): Promise<void> {
+    // Idempotent: every call waits for the one cleanup.
+    this.aborting ??= this.cleanUp();
+    return this.aborting;
+  }
+
+  private async cleanUp(): Promise<void> {
     const previous = this.state;
     this.state = 'aborted';
     if (previous === 'finishing') {
