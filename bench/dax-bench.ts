@@ -16,7 +16,8 @@
 //
 // --paths cacheflush also runs the tier with the DAX code path (CLWB + SFENCE)
 // on this non-DAX file: that shows the CPU cost of the DAX path, NOT a
-// durable rate (the page cache still holds the data).
+// durable rate (the page cache still holds the data). cacheflush-memcpy is
+// the same with ordinary copies + line flushes instead of non-temporal stores.
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,9 +124,14 @@ async function main(): Promise<void> {
   zeroFile(baselinePath, sizeBytes);
   const tiers = new Map<string, DaxTier>();
   for (const path of paths) {
-    if (path !== 'msync' && path !== 'cacheflush') throw new Error(`unknown path ${path}`);
+    if (!['msync', 'cacheflush', 'cacheflush-memcpy'].includes(path)) throw new Error(`unknown path ${path}`);
     rmSync(tierPath + path, { force: true });
-    const tier = await openDaxTier({ path: tierPath + path, sizeBytes, unsafeCacheFlushWithoutDax: path === 'cacheflush' });
+    const tier = await openDaxTier({
+      path: tierPath + path,
+      sizeBytes,
+      unsafeCacheFlushWithoutDax: path.startsWith('cacheflush'),
+      nonTemporalStores: path !== 'cacheflush-memcpy',
+    });
     await tier.recover([]);
     tiers.set(path, tier);
   }
