@@ -20,8 +20,9 @@
 //     region.persistence 'clwb' | 'clflushopt' | 'clflush' | 'msync', region.mapSync
 //     'granted' | 'refused' | 'not-tried' and mapSyncErrno (why refused)
 //     flags: 1 = do not try MAP_SYNC, 2 = no non-temporal stores,
-//            4 = flush cache lines even without MAP_SYNC (tests only: exercises
-//                the DAX code path, durable only through msync; mode stays "emulated")
+//            4 = flush cache lines and fence even without MAP_SYNC (tests only:
+//                runs the DAX code path on a non-DAX mapping, where that is NOT
+//                durable against power loss; mode stays "emulated")
 //   region.write(offset, bytes, crcPrevious)     -> crc32c(previous, bytes) | -errno
 //   region.read(offset, target)                  -> crc32c of the copied bytes | -errno
 //   region.copyWithin(target, source, length)    -> 0 | -errno
