@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "crc.h"
 #include "device_info.h"
+#include "pmem_region.h"
 
 namespace {
 
@@ -79,6 +80,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);  // deleted with the environment
   strata::RegisterIo(env, exports, data);
   exports.Set("deviceSizeBytes", Napi::Function::New(env, strata::DeviceSizeBytes));
+  strata::RegisterPmem(env, exports);  // the dax tier: openPmemRegion and its test/bench helpers
   return exports;
 }
 
