@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { FsTier } from './backends/fs-tier.js';
 import { openNvmeTier } from './backends/nvme.js';
 import { openRemoteTier } from './backends/remote-tier.js';
+import { openDaxTier } from './backends/dax.js';
 import type { TierStats, TierStore } from './backends/tier-store.js';
 import { loadRootCredentials, StaticCredentialStore, type LoadedCredentials } from './config/credentials.js';
 import type { ServerConfig } from './config/server-config.js';
@@ -42,6 +43,14 @@ export async function startServer(config: ServerConfig, log: (message: string) =
       'url' in remote
         ? await openRemoteTier({ url: remote.url, ...(remote.sizeBytes !== undefined ? { sizeBytes: remote.sizeBytes } : {}), log })
         : await openNvmeTier({ path: remote.path, tierName: 'remote', ...(remote.sizeBytes !== undefined ? { sizeBytes: remote.sizeBytes } : {}) }),
+    );
+  }
+  if (config.dax !== 'none') {
+    tiers.push(
+      await openDaxTier({
+        path: config.dax.path ?? join(dataDirectory, 'blobs', 'dax.img'),
+        ...(config.dax.sizeBytes !== undefined ? { sizeBytes: config.dax.sizeBytes } : {}),
+      }),
     );
   }
   if (config.nvme !== 'none') {

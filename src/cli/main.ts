@@ -6,7 +6,7 @@ import { runNvmet } from './nvmet.js';
 
 const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain DOMAIN] [--region REGION]
                      [--node-id ID] [--small-max SIZE] [--large-min SIZE] [--nvme PATH[:SIZE]|none]
-                     [--remote nvme-tcp://HOST:PORT/NQN | --remote /dev/nvmeXnY]
+                     [--dax PATH[:SIZE]|none] [--remote nvme-tcp://HOST:PORT/NQN | --remote /dev/nvmeXnY]
        strata admin tiers [--endpoint http://HOST:PORT] [--json]
        strata nvmet --listen HOST:PORT --nqn NQN --backing PATH (see \`strata nvmet --help\`)
 
@@ -18,6 +18,8 @@ const USAGE = `usage: strata server [--data DIR] [--listen HOST:PORT] [--domain 
   --large-min SIZE    objects of at least this size go to the remote tier (default 10MiB)
   --remote URL|PATH   the remote tier for large objects: nvme-tcp://HOST:PORT/SUBNQN (userspace
                       NVMe/TCP) or a kernel-attached namespace /dev/nvmeXnY[:SIZE]
+  --dax PATH[:SIZE]   the dax tier's file, mapped with MAP_SYNC on a DAX filesystem, else msync
+                      ("emulated"; default DIR/blobs/dax.img, 1 GiB); "none" disables the tier
   --nvme PATH[:SIZE]  the nvme tier's file or block device (default DIR/blobs/nvme.img, 1 GiB);
                       "none" disables the tier. STRATA_IO_ENGINE=io_uring|threadpool|auto.
 
@@ -34,7 +36,8 @@ async function runServer(args: string[]): Promise<void> {
   console.log(`Secret key:         ${root.secretAccessKey}`);
   console.log(`Credentials from:   ${source === 'environment' ? 'environment' : path}`);
   for (const tier of server.tiers) {
-    console.log(`Tier ${tier.name.padEnd(14)} ${tier.mode}, ${(tier.capacityBytes / 1024 ** 3).toFixed(1)} GiB`);
+    const note = tier.mode === 'emulated' ? ' (no DAX here: MAP_SYNC refused, persisted with msync)' : '';
+    console.log(`Tier ${tier.name.padEnd(14)} ${tier.mode}, ${(tier.capacityBytes / 1024 ** 3).toFixed(1)} GiB${note}`);
   }
   let stopping = false;
   const stop = (signal: string) => {

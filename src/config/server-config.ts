@@ -2,6 +2,7 @@
 // Bad configuration is a one-line error and a non-zero exit, never a half start.
 import { DEFAULT_THRESHOLDS, type PlacementThresholds } from '../placement/policy.js';
 import { parseNvmeSpec } from '../backends/nvme-spec.js';
+import { parseDaxSpec } from '../backends/dax-spec.js';
 
 export interface ServerConfig {
   dataDirectory: string;
@@ -13,6 +14,8 @@ export interface ServerConfig {
   thresholds: PlacementThresholds;
   /** The nvme tier: a file or block device (`--nvme PATH[:SIZE]`), or disabled (`--nvme none`). */
   nvme: { path?: string; sizeBytes?: number } | 'none';
+  /** The dax tier for small objects (`--dax PATH[:SIZE]`), or disabled (`--dax none`). */
+  dax: { path?: string; sizeBytes?: number } | 'none';
   /** The remote tier for large objects: an nvme-tcp:// URL or a kernel-attached device path. */
   remote?: { url: string; sizeBytes?: number } | { path: string; sizeBytes?: number };
 }
@@ -25,6 +28,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   nodeId: 'n1',
   thresholds: DEFAULT_THRESHOLDS,
   nvme: {},
+  dax: {},
 };
 
 export class ConfigError extends Error {
@@ -57,7 +61,7 @@ export function parseListen(text: string): { host: string; port: number } {
 
 /** Parses `strata server` flags (--flag value or --flag=value). */
 export function parseServerArgs(args: string[]): ServerConfig {
-  const config: ServerConfig = { ...DEFAULT_CONFIG, thresholds: { ...DEFAULT_THRESHOLDS }, nvme: {} };
+  const config: ServerConfig = { ...DEFAULT_CONFIG, thresholds: { ...DEFAULT_THRESHOLDS }, nvme: {}, dax: {} };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf('=');
@@ -93,6 +97,19 @@ export function parseServerArgs(args: string[]): ServerConfig {
       case '--large-min':
         config.thresholds.largeMinBytes = parseSize(value(), flag);
         break;
+      case '--dax': {
+        const text = value();
+        if (text === 'none') {
+          config.dax = 'none';
+          break;
+        }
+        try {
+          config.dax = parseDaxSpec(text);
+        } catch (error) {
+          throw new ConfigError((error as Error).message);
+        }
+        break;
+      }
       case '--remote': {
         const text = value();
         if (text.startsWith('nvme-tcp://')) config.remote = { url: text };

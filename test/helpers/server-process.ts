@@ -53,6 +53,7 @@ export async function startStrata(t: Teardown | undefined, options: StartOptions
       '127.0.0.1:0',
       // A smaller nvme file than the 1 GiB default keeps test start-up cheap (it is zero-filled once).
       ...(options.args?.includes('--nvme') ? [] : ['--nvme', `${join(dataDirectory, 'nvme.img')}:256MiB`]),
+      ...(options.args?.includes('--dax') ? [] : ['--dax', `${join(dataDirectory, 'dax.img')}:64MiB`]),
       ...(options.args ?? []),
     ],
     {

@@ -1,5 +1,5 @@
 // Goal: durability through the whole server. A child strata process takes a
-// stream of PUTs (small and mid-size objects, overwrites) and is SIGKILLed at
+// stream of PUTs (small objects → dax tier, mid-size → nvme tier, overwrites) and is SIGKILLed at
 // random moments, many times. After each restart: every acknowledged object
 // reads back byte-identical; every visible object is either acknowledged or
 // was in flight at the kill, and then it is whole; space from interrupted
@@ -59,7 +59,8 @@ async function verify(t: Test, server: StrataProcess, keys: Map<string, KeyState
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'crash' }));
   const visible = new Map((listed.Contents ?? []).map((item) => [item.Key!, item.Size!]));
   let expectedNvmeBytes = 0;
-  let expectedObjects = 0;
+  let expectedNvmeObjects = 0;
+  let expectedDaxObjects = 0;
   for (const [key, state] of keys) {
     const size = visible.get(key);
     if (size === undefined) {
@@ -78,8 +79,14 @@ async function verify(t: Test, server: StrataProcess, keys: Map<string, KeyState
     }
     delete state.inFlight;
     if (size > 0) {
-      expectedNvmeBytes += Math.ceil(size / 4096) * 4096;
-      expectedObjects++;
+      const tier = (await rawRequest(server, { method: 'HEAD', path: `/crash/${key}` })).headers['x-strata-tiers'];
+      if (tier === 'nvme') {
+        expectedNvmeBytes += Math.ceil(size / 4096) * 4096;
+        expectedNvmeObjects++;
+      } else {
+        t.equal(tier, 'dax', `${key}: small objects live on the dax tier`);
+        expectedDaxObjects++;
+      }
     }
   }
   t.equal(visible.size, [...keys.values()].filter((state) => state.acknowledged !== 'absent').length, 'no unknown objects');
@@ -87,9 +94,11 @@ async function verify(t: Test, server: StrataProcess, keys: Map<string, KeyState
     tiers: { name: string; usedBytes: number; objects: number }[];
   };
   const nvme = health.tiers.find((tier) => tier.name === 'nvme')!;
+  const dax = health.tiers.find((tier) => tier.name === 'dax')!;
   const fs = health.tiers.find((tier) => tier.name === 'fs')!;
   t.equal(nvme.usedBytes, expectedNvmeBytes, 'nvme space equals what visible objects need (interrupted writes reclaimed)');
-  t.equal(nvme.objects, expectedObjects);
+  t.equal(nvme.objects, expectedNvmeObjects);
+  t.equal(dax.objects, expectedDaxObjects, 'dax holds exactly the visible small objects (interrupted records reclaimed)');
   t.same([fs.usedBytes, fs.objects], [0, 0], 'nothing spilled to the fs tier');
   t.same(readdirSync(join(server.dataDirectory, 'blobs', 'fs', 'tmp')), [], 'no temp files');
   s3.destroy();
