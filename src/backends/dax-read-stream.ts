@@ -8,17 +8,12 @@ import { Readable } from 'node:stream';
 import { HEADER_BYTES, SLOT_CLASSES, classForPayload } from './dax-layout.js';
 import { ReadStatus, type DaxRegion, type ReadStatusCode } from './dax-region.js';
 import { BlobCorruptError, type Extent, type ReadRange } from './tier-store.js';
+import { planRange } from './live-blobs.js';
 
 export interface DaxReaderHost {
   readonly region: DaxRegion;
   /** Counts a failed verification (health/metrics). */
   noteCorruptRead(): void;
-}
-
-interface Piece {
-  extent: Extent;
-  fromBytes: number;
-  toBytes: number;
 }
 
 const WHY: Record<Exclude<ReadStatusCode, 0>, string> = {
@@ -27,25 +22,6 @@ const WHY: Record<Exclude<ReadStatusCode, 0>, string> = {
   [ReadStatus.mismatch]: 'record header does not match the BlobRef',
   [ReadStatus.badPayload]: 'payload crc32c mismatch',
 };
-
-/** The records (and parts of them) holding bytes [start, end) of a blob. */
-export function planDaxRange(extents: readonly Extent[], range: ReadRange): Piece[] {
-  const pieces: Piece[] = [];
-  let extentStart = 0;
-  for (const extent of extents) {
-    const extentEnd = extentStart + extent.length;
-    if (extentEnd > range.start && extentStart < range.end) {
-      pieces.push({
-        extent,
-        fromBytes: Math.max(range.start, extentStart) - extentStart,
-        toBytes: Math.min(range.end, extentEnd) - extentStart,
-      });
-    }
-    if (extentEnd >= range.end) break;
-    extentStart = extentEnd;
-  }
-  return pieces;
-}
 
 /** Reads one record whole and verified; throws BlobCorruptError otherwise. */
 export function readDaxExtent(host: DaxReaderHost, extent: Extent): Buffer {
@@ -66,7 +42,7 @@ export function readDaxExtent(host: DaxReaderHost, extent: Extent): Buffer {
  * destroyed): the tier may then reuse a deleted blob's slots.
  */
 export function createDaxReadStream(host: DaxReaderHost, extents: readonly Extent[], range: ReadRange, onClosed: () => void): Readable {
-  const pieces = planDaxRange(extents, range);
+  const pieces = planRange(extents, range);
   let next = 0;
   const stream = new Readable({
     read() {

@@ -23,6 +23,7 @@ import type { DaxRegion, PersistenceMechanism } from './dax-region.js';
 import { SlabAllocator, type Slot } from './dax-slab.js';
 import { DaxBlobWriter, type DaxBlobRef, type DaxWriterHost } from './dax-writer.js';
 import type { BlobRef, BlobWriter, Extent, ReadRange, TierMode, TierStats, TierStore } from './tier-store.js';
+import { groupCommitted, LiveBlobs } from './live-blobs.js';
 
 /** stats() plus what operators and tests want to see. */
 export interface DaxTierDetails extends TierStats {
@@ -70,9 +71,7 @@ export class DaxTier implements TierStore, DaxWriterHost {
   readonly pipeline: PersistPipeline;
   readonly superblock: DaxSuperblock;
   /** Live blobs by the offset of their first record's payload (unique while allocated). */
-  private readonly live = new Map<number, readonly Extent[]>();
-  private readonly readers = new Map<number, number>();
-  private readonly deferred = new Map<number, readonly Extent[]>();
+  private readonly blobs = new LiveBlobs((extents) => this.free(extents));
   private sequenceHigh = randomInt(0, 2 ** 32);
   private sequenceLow = 0;
   private recovered = false;
@@ -96,20 +95,15 @@ export class DaxTier implements TierStore, DaxWriterHost {
 
   async recover(committed: Iterable<BlobRef>): Promise<{ reclaimedBlobs: number; reclaimedBytes: number }> {
     if (this.recovered) throw new Error('dax tier: recover() runs once, at start');
-    const blobs = new Map<number, readonly Extent[]>();
+    const ours: DaxBlobRef[] = [];
     for (const ref of committed) {
       if (ref.tier !== 'dax') continue;
       this.checkRef(ref);
-      if (ref.extents.length === 0) continue;
-      const key = ref.extents[0]!.offset;
-      const known = blobs.get(key);
-      if (known !== undefined && !sameExtents(known, ref.extents)) {
-        throw new Error(`dax tier: two committed blobs start at offset ${key} with different records`);
-      }
-      blobs.set(key, ref.extents);
+      ours.push(ref);
     }
+    const blobs = groupCommitted(ours, 'dax');
     this.recoveryReport = await recoverDax(this, blobs.values());
-    for (const [key, extents] of blobs) this.live.set(key, extents);
+    for (const extents of blobs.values()) this.blobs.add(extents);
     this.recovered = true;
     return { reclaimedBlobs: this.recoveryReport.reclaimedRecords, reclaimedBytes: this.recoveryReport.reclaimedBytes };
   }
@@ -130,23 +124,17 @@ export class DaxTier implements TierStore, DaxWriterHost {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > ref.size) {
       throw new RangeError(`range [${range.start}, ${range.end}) outside a blob of ${ref.size} bytes`);
     }
-    const key = ref.extents[0]?.offset;
-    if (key !== undefined) {
-      const extents = this.live.get(key);
-      if (extents === undefined || !sameExtents(extents, ref.extents)) {
-        throw new Error(`dax tier: no blob with these records at offset ${key} (deleted, or never committed)`);
-      }
-      this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
-    }
-    return createDaxReadStream(this, ref.extents, range, () => {
-      if (key !== undefined) this.readerClosed(key);
-    });
+    const closeReader = this.blobs.openReader(
+      ref.extents,
+      (offset) => `dax tier: no blob with these records at offset ${offset} (deleted, or never committed)`,
+    );
+    return createDaxReadStream(this, ref.extents, range, closeReader);
   }
 
   async delete(ref: BlobRef): Promise<void> {
     this.checkServing();
     this.checkRef(ref);
-    this.drop(ref);
+    this.blobs.drop(ref.extents);
   }
 
   stats(): TierStats {
@@ -155,15 +143,13 @@ export class DaxTier implements TierStore, DaxWriterHost {
       mode: this.mode,
       capacityBytes: this.slab.capacityBytes,
       usedBytes: this.slab.usedBytes,
-      objects: this.live.size,
+      objects: this.blobs.size,
     };
   }
 
   details(): DaxTierDetails {
     const persist = this.pipeline.stats();
     const info = this.region.info;
-    let openReadStreams = 0;
-    for (const count of this.readers.values()) openReadStreams += count;
     return {
       ...this.stats(),
       path: this.region.path,
@@ -179,8 +165,8 @@ export class DaxTier implements TierStore, DaxWriterHost {
       pagesFree: this.slab.freePages,
       freeBytes: this.slab.freePages * this.slab.pageBytes,
       recordPayloadBytesMax: RECORD_PAYLOAD_BYTES_MAX,
-      openReadStreams,
-      deferredFrees: this.deferred.size,
+      openReadStreams: this.blobs.openReaders,
+      deferredFrees: this.blobs.deferredFrees,
       corruptReads: this.corruptReads,
       recovery: this.recoveryReport,
       commitRequests: persist.requests,
@@ -211,11 +197,11 @@ export class DaxTier implements TierStore, DaxWriterHost {
   }
 
   blobFinished(ref: DaxBlobRef): void {
-    if (ref.extents.length > 0) this.live.set(ref.extents[0]!.offset, ref.extents);
+    this.blobs.add(ref.extents);
   }
 
   blobDropped(ref: DaxBlobRef): void {
-    this.drop(ref);
+    this.blobs.drop(ref.extents);
   }
 
   freeSlot(slot: Slot): void {
@@ -229,31 +215,6 @@ export class DaxTier implements TierStore, DaxWriterHost {
   }
 
   // ------------------------------------------------------------------------
-
-  private drop(ref: DaxBlobRef): void {
-    if (ref.extents.length === 0) return;
-    const key = ref.extents[0]!.offset;
-    const extents = this.live.get(key);
-    // Idempotent: a second delete (or one for a blob already gone) changes nothing.
-    if (extents === undefined || !sameExtents(extents, ref.extents)) return;
-    this.live.delete(key);
-    if ((this.readers.get(key) ?? 0) > 0) this.deferred.set(key, extents);
-    else this.free(extents);
-  }
-
-  private readerClosed(key: number): void {
-    const count = (this.readers.get(key) ?? 1) - 1;
-    if (count > 0) {
-      this.readers.set(key, count);
-      return;
-    }
-    this.readers.delete(key);
-    const extents = this.deferred.get(key);
-    if (extents !== undefined) {
-      this.deferred.delete(key);
-      this.free(extents);
-    }
-  }
 
   private free(extents: readonly Extent[]): void {
     if (this.closed) return; // the slots are free at the next start anyway
@@ -299,14 +260,4 @@ export class DaxTier implements TierStore, DaxWriterHost {
     }
     if (total !== dax.size) bad(`records hold ${total} bytes, size says ${dax.size}`);
   }
-}
-
-function sameExtents(a: readonly Extent[], b: readonly Extent[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.offset !== y.offset || x.length !== y.length || x.crc32c !== y.crc32c) return false;
-  }
-  return true;
 }

@@ -9,6 +9,7 @@ import type { BufferPool } from './buffer-pool.js';
 import type { BlockFile } from './block-file.js';
 import { native } from './native.js';
 import { BlobCorruptError, type Extent, type ReadRange } from './tier-store.js';
+import { planRange, type ExtentPiece as Piece } from './live-blobs.js';
 
 const READ_AHEAD = 2;
 
@@ -19,32 +20,6 @@ export interface ReaderHost {
   roundUp(bytes: number): number;
   /** Counts a CRC mismatch (health/metrics). */
   noteCorruptRead(): void;
-}
-
-interface Piece {
-  extent: Extent;
-  /** Part of the extent's payload to return. */
-  fromBytes: number;
-  toBytes: number;
-}
-
-/** The extents (and parts of them) that hold bytes [start, end) of a blob. */
-export function planRange(extents: readonly Extent[], range: ReadRange): Piece[] {
-  const pieces: Piece[] = [];
-  let extentStart = 0;
-  for (const extent of extents) {
-    const extentEnd = extentStart + extent.length;
-    if (extentEnd > range.start && extentStart < range.end) {
-      pieces.push({
-        extent,
-        fromBytes: Math.max(range.start, extentStart) - extentStart,
-        toBytes: Math.min(range.end, extentEnd) - extentStart,
-      });
-    }
-    if (extentEnd >= range.end) break;
-    extentStart = extentEnd;
-  }
-  return pieces;
 }
 
 /**

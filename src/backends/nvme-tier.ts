@@ -19,6 +19,7 @@ import type { BlockFile } from './block-file.js';
 import { IntentTable, type IntentSnapshot } from './nvme-intents.js';
 import type { Superblock } from './nvme-layout.js';
 import { createNvmeReadStream } from './nvme-read-stream.js';
+import { groupCommitted, LiveBlobs } from './live-blobs.js';
 import { NvmeBlobWriter, type WriterHost } from './nvme-writer.js';
 import {
   TierUnavailableError,
@@ -89,10 +90,7 @@ export class NvmeTier implements TierStore, WriterHost {
   private readonly flusher: GroupFlush;
   private readonly intents: IntentTable;
   private previousIntents: IntentSnapshot | undefined;
-  /** Live blobs by the offset of their first extent (unique while allocated). */
-  private readonly live = new Map<number, readonly Extent[]>();
-  private readonly readers = new Map<number, number>();
-  private readonly deferred = new Map<number, readonly Extent[]>();
+  private readonly blobs = new LiveBlobs((extents) => this.free(extents));
   private nextWriterId = 1;
   private recovered = false;
   private closed = false;
@@ -124,22 +122,17 @@ export class NvmeTier implements TierStore, WriterHost {
 
   async recover(committed: Iterable<BlobRef>): Promise<{ reclaimedBlobs: number; reclaimedBytes: number }> {
     if (this.recovered) throw new Error(`${this.name} tier: recover() runs once, at start`);
-    const blobs = new Map<number, readonly Extent[]>();
+    const ours: NvmeBlobRef[] = [];
     for (const ref of committed) {
       if (ref.tier !== this.name) continue;
       this.checkRef(ref);
-      if (ref.extents.length === 0) continue;
-      const key = ref.extents[0]!.offset;
-      const known = blobs.get(key);
-      if (known !== undefined && !sameExtents(known, ref.extents)) {
-        throw new Error(`${this.name} tier: two committed blobs start at offset ${key} with different extents`);
-      }
-      blobs.set(key, ref.extents);
+      ours.push(ref);
     }
+    const blobs = groupCommitted(ours, this.name);
     const used: Run[] = [];
     for (const extents of blobs.values()) for (const e of extents) used.push(this.runOf(e));
     this.allocator.rebuild(used);
-    for (const [key, extents] of blobs) this.live.set(key, extents);
+    for (const extents of blobs.values()) this.blobs.add(extents);
 
     // Writers open at the last stop whose blocks no committed blob uses were
     // interrupted; the rebuild above already freed their space.
@@ -181,23 +174,17 @@ export class NvmeTier implements TierStore, WriterHost {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > ref.size) {
       throw new RangeError(`range [${range.start}, ${range.end}) outside a blob of ${ref.size} bytes`);
     }
-    const key = nvmeRef.extents[0]?.offset;
-    if (key !== undefined) {
-      const extents = this.live.get(key);
-      if (extents === undefined || !sameExtents(extents, nvmeRef.extents)) {
-        throw new Error(`${this.name} tier: no blob with these extents at offset ${key} (deleted, or never committed)`);
-      }
-      this.readers.set(key, (this.readers.get(key) ?? 0) + 1);
-    }
-    return createNvmeReadStream(this, nvmeRef.extents, range, () => {
-      if (key !== undefined) this.readerClosed(key);
-    });
+    const closeReader = this.blobs.openReader(
+      nvmeRef.extents,
+      (offset) => `${this.name} tier: no blob with these extents at offset ${offset} (deleted, or never committed)`,
+    );
+    return createNvmeReadStream(this, nvmeRef.extents, range, closeReader);
   }
 
   async delete(ref: BlobRef): Promise<void> {
     this.checkServing();
     this.checkRef(ref);
-    this.drop(ref as NvmeBlobRef);
+    this.blobs.drop((ref as NvmeBlobRef).extents);
   }
 
   stats(): TierStats {
@@ -206,14 +193,12 @@ export class NvmeTier implements TierStore, WriterHost {
       mode: this.mode,
       capacityBytes: this.allocator.capacityBytes,
       usedBytes: this.allocator.capacityBytes - this.allocator.freeBytes,
-      objects: this.live.size,
+      objects: this.blobs.size,
     };
   }
 
   details(): NvmeTierDetails {
     const flush = this.flusher.stats();
-    let openReadStreams = 0;
-    for (const count of this.readers.values()) openReadStreams += count;
     return {
       ...this.stats(),
       path: this.file.path,
@@ -223,8 +208,8 @@ export class NvmeTier implements TierStore, WriterHost {
       freeBytes: this.allocator.freeBytes,
       freeRuns: this.allocator.freeRuns,
       extentBytesMax: this.extentBytesMax,
-      openReadStreams,
-      deferredFrees: this.deferred.size,
+      openReadStreams: this.blobs.openReaders,
+      deferredFrees: this.blobs.deferredFrees,
       corruptReads: this.corruptReads,
       flushRequests: flush.requests,
       flushes: flush.flushes,
@@ -259,11 +244,11 @@ export class NvmeTier implements TierStore, WriterHost {
   }
 
   blobFinished(ref: NvmeBlobRef): void {
-    if (ref.extents.length > 0) this.live.set(ref.extents[0]!.offset, ref.extents);
+    this.blobs.add(ref.extents);
   }
 
   async blobDropped(ref: NvmeBlobRef): Promise<void> {
-    this.drop(ref);
+    this.blobs.drop(ref.extents);
   }
 
   roundUp(bytes: number): number {
@@ -275,31 +260,6 @@ export class NvmeTier implements TierStore, WriterHost {
   }
 
   // ------------------------------------------------------------------------
-
-  private drop(ref: NvmeBlobRef): void {
-    if (ref.extents.length === 0) return;
-    const key = ref.extents[0]!.offset;
-    const extents = this.live.get(key);
-    // Idempotent: a second delete (or one for a blob already gone) changes nothing.
-    if (extents === undefined || !sameExtents(extents, ref.extents)) return;
-    this.live.delete(key);
-    if ((this.readers.get(key) ?? 0) > 0) this.deferred.set(key, extents);
-    else this.free(extents);
-  }
-
-  private readerClosed(key: number): void {
-    const count = (this.readers.get(key) ?? 1) - 1;
-    if (count > 0) {
-      this.readers.set(key, count);
-      return;
-    }
-    this.readers.delete(key);
-    const extents = this.deferred.get(key);
-    if (extents !== undefined) {
-      this.deferred.delete(key);
-      this.free(extents);
-    }
-  }
 
   private free(extents: readonly Extent[]): void {
     for (const extent of extents) this.allocator.release(this.runOf(extent));
@@ -336,14 +296,3 @@ export class NvmeTier implements TierStore, WriterHost {
     if (total !== nvme.size) bad(`extents hold ${total} bytes, size says ${nvme.size}`);
   }
 }
-
-function sameExtents(a: readonly Extent[], b: readonly Extent[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.offset !== y.offset || x.length !== y.length || x.crc32c !== y.crc32c) return false;
-  }
-  return true;
-}
-

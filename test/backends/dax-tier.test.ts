@@ -293,7 +293,7 @@ for (const { name, options } of DAX_PATHS) {
       const conflicting = { ...kept[0]!, extents: extentsOf(kept[0]!).map((e) => ({ ...e, crc32c: (e.crc32c + 1) >>> 0 })) } as BlobRef;
       await again.close();
       const third = await f.reopen();
-      await t.rejects(third.recover([kept[0]!, conflicting]), /different records/, 'metadata that disagrees with itself stops the start');
+      await t.rejects(third.recover([kept[0]!, conflicting]), /different extents/, 'metadata that disagrees with itself stops the start');
       await t.rejects(
         (await f.reopen()).recover([{ tier: 'dax', size: 10, extents: [{ offset: 12345, length: 10, crc32c: 0 }] }]),
         TypeError,
