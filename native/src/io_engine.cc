@@ -1,6 +1,7 @@
 // N-API side of the I/O engine. Arguments arrive already validated by
 // TypeScript; the checks here exist so that a wrong call is refused with an
 // errno instead of touching memory outside the pool or crashing the process.
+#include "napi_args.h"
 #include "io_engine.h"
 
 #include <cerrno>
@@ -23,21 +24,6 @@ constexpr size_t kPageBytes = 4096;
 constexpr size_t kPoolBytesMax = size_t{1} << 30;
 constexpr unsigned kQueueDepthMax = 4096;
 
-// Reads an integral JS number. Throws a TypeError (and returns false) for
-// anything else, so a misuse is loud but never undefined behaviour.
-bool IntArg(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "expected an integer argument").ThrowAsJavaScriptException();
-    return false;
-  }
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740991.0) {
-    Napi::TypeError::New(info.Env(), "expected an integer argument").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
-  return true;
-}
 
 Napi::Value Errno(Napi::Env env, int rc) { return Napi::Number::New(env, rc); }
 

@@ -1,4 +1,5 @@
 // The flush self-test and the memcpy + msync baseline (see pmem_baseline.h).
+#include "napi_args.h"
 #include "pmem_baseline.h"
 
 #include <sys/mman.h>
@@ -19,19 +20,6 @@ namespace {
 
 constexpr size_t kPageBytes = 4096;
 
-bool IntArg(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "expected an integer argument").ThrowAsJavaScriptException();
-    return false;
-  }
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740991.0) {
-    Napi::TypeError::New(info.Env(), "expected an integer argument").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
-  return true;
-}
 
 // Copies at every head alignment and over sizes around the streaming threshold
 // and line boundaries, flushing with `kind`; then writes, commits and inspects

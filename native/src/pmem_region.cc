@@ -3,6 +3,7 @@
 // work struct. The mapping stays mapped while an msync runs: close() refuses
 // with -EBUSY, and the work holds a reference to the JS object so the
 // garbage collector cannot finalise it either.
+#include "napi_args.h"
 #include "pmem_region.h"
 
 #include <sys/mman.h>
@@ -33,19 +34,6 @@ constexpr int64_t kFlagNoNonTemporal = 2;
 constexpr int64_t kFlagFlushWithoutDax = 4;
 constexpr int64_t kPageBytes = 4096;
 
-bool IntArg(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
-  if (info.Length() <= i || !info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "expected an integer argument").ThrowAsJavaScriptException();
-    return false;
-  }
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9007199254740991.0) {
-    Napi::TypeError::New(info.Env(), "expected an integer argument").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
-  return true;
-}
 
 bool BytesArg(const Napi::CallbackInfo& info, size_t i, uint8_t** data, size_t* length) {
   if (info.Length() <= i || !info[i].IsTypedArray() ||
