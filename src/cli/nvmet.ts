@@ -3,6 +3,7 @@
 // optionally a second one). Prints one "listening" line per port, which tests
 // and the compose cluster wait for.
 import { ConfigError, parseListen, parseSize } from '../config/server-config.js';
+import { forEachFlag } from '../config/flags.js';
 import { FileBackingStore, type BackingStore } from '../backends/nvmeof/target/backing-store.js';
 import { EngineBackingStore } from '../backends/nvmeof/target/engine-backing-store.js';
 import { NvmeTcpTarget, type ListenAddress } from '../backends/nvmeof/target/target.js';
@@ -34,16 +35,7 @@ const NQN_PATTERN = /^nqn\.\d{4}-\d{2}\.[^:\s]+(:\S+)?$/;
 
 export function parseNvmetArgs(args: string[]): NvmetConfig {
   const config: Partial<NvmetConfig> & { blockSizeBytes: number; verbose: boolean } = { blockSizeBytes: 512, verbose: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[++i];
-      if (next === undefined) throw new ConfigError(`${flag} needs a value`);
-      return next;
-    };
+  forEachFlag(args, (flag, value) => {
     switch (flag) {
       case '--listen':
         config.listen = parseListen(value());
@@ -75,9 +67,9 @@ export function parseNvmetArgs(args: string[]): NvmetConfig {
         config.verbose = true;
         break;
       default:
-        throw new ConfigError(`nvmet: unknown flag "${arg}"`);
+        throw new ConfigError(`nvmet: unknown flag "${flag}"`);
     }
-  }
+  });
   if (!config.listen) throw new ConfigError('nvmet: --listen HOST:PORT is required');
   if (!config.nqn) throw new ConfigError('nvmet: --nqn is required');
   if (!NQN_PATTERN.test(config.nqn) || Buffer.byteLength(config.nqn) > 223) {

@@ -1,5 +1,6 @@
 // Server configuration: defaults, command-line flags, and their validation.
 // Bad configuration is a one-line error and a non-zero exit, never a half start.
+import { ConfigError, forEachFlag } from './flags.js';
 import { DEFAULT_THRESHOLDS, type PlacementThresholds } from '../placement/policy.js';
 import { parseNvmeSpec } from '../backends/nvme-spec.js';
 import { parseDaxSpec } from '../backends/dax-spec.js';
@@ -31,12 +32,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dax: {},
 };
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './flags.js';
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, B: 1, K: 1024, KB: 1024, KIB: 1024, M: 1024 ** 2, MB: 1024 ** 2, MIB: 1024 ** 2,
@@ -62,16 +58,7 @@ export function parseListen(text: string): { host: string; port: number } {
 /** Parses `strata server` flags (--flag value or --flag=value). */
 export function parseServerArgs(args: string[]): ServerConfig {
   const config: ServerConfig = { ...DEFAULT_CONFIG, thresholds: { ...DEFAULT_THRESHOLDS }, nvme: {}, dax: {} };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[++i];
-      if (next === undefined) throw new ConfigError(`${flag} needs a value`);
-      return next;
-    };
+  forEachFlag(args, (flag, value) => {
     switch (flag) {
       case '--data':
         config.dataDirectory = value();
@@ -133,7 +120,7 @@ export function parseServerArgs(args: string[]): ServerConfig {
       default:
         throw new ConfigError(`unknown flag ${flag} (see \`strata help\`)`);
     }
-  }
+  });
   if (config.thresholds.smallMaxBytes > config.thresholds.largeMinBytes) {
     throw new ConfigError('--small-max must not exceed --large-min');
   }
