@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { HEADER_BYTES } from './dax-region.js';
 import { native } from './native.js';
+import { openSuperblock, sealSuperblock } from './superblock-envelope.js';
 
 /** The record header (native/src/pmem_record.h): one cache line. */
 export { HEADER_BYTES };
@@ -88,9 +89,8 @@ export interface DaxSuperblock extends DaxGeometry {
   uuid: string;
 }
 
-const MAGIC = 'STRATADX';
 const VERSION = 1;
-const CRC_OFFSET = SUPERBLOCK_BYTES - 4;
+const ENVELOPE = { magic: 'STRATADX', version: VERSION, tier: 'dax' };
 
 export function classesCrc32c(): number {
   const table = Buffer.alloc(SLOT_CLASSES.length * 4);
@@ -104,15 +104,12 @@ export function newSuperblock(geometry: DaxGeometry): DaxSuperblock {
 
 export function encodeSuperblock(sb: DaxSuperblock): Buffer {
   const bytes = Buffer.alloc(SUPERBLOCK_BYTES);
-  bytes.write(MAGIC, 0, 'latin1');
-  bytes.writeUInt32LE(sb.version, 8);
   bytes.writeUInt32LE(sb.pageBytes, 12);
   bytes.writeBigUInt64LE(BigInt(sb.capacityBytes), 16);
   bytes.writeBigUInt64LE(BigInt(sb.dataStartBytes), 24);
   bytes.writeUInt32LE(sb.pageCount, 32);
   bytes.writeUInt32LE(sb.classesCrc32c, 36);
-  Buffer.from(sb.uuid.replaceAll('-', ''), 'hex').copy(bytes, 48);
-  bytes.writeUInt32LE(native.crc32c(bytes.subarray(0, CRC_OFFSET), 0), CRC_OFFSET);
+  sealSuperblock(bytes, { ...ENVELOPE, version: sb.version }, sb.uuid);
   return bytes;
 }
 
@@ -121,24 +118,18 @@ export type DecodedSuperblock = { kind: 'ok'; superblock: DaxSuperblock } | { ki
 /** Ours, all zeroes (never formatted), or something else. */
 export function decodeSuperblock(bytes: Buffer): DecodedSuperblock {
   if (bytes.length < SUPERBLOCK_BYTES) return { kind: 'foreign', reason: 'too short for a superblock' };
-  if (bytes.every((b) => b === 0)) return { kind: 'blank' };
-  if (bytes.toString('latin1', 0, 8) !== MAGIC) return { kind: 'foreign', reason: 'no Strata dax superblock' };
-  if (bytes.readUInt32LE(CRC_OFFSET) !== native.crc32c(bytes.subarray(0, CRC_OFFSET), 0)) {
-    return { kind: 'foreign', reason: 'superblock checksum mismatch' };
-  }
-  const version = bytes.readUInt32LE(8);
-  if (version !== VERSION) return { kind: 'foreign', reason: `superblock version ${version}, expected ${VERSION}` };
-  const hex = bytes.toString('hex', 48, 64);
+  const envelope = openSuperblock(bytes.subarray(0, SUPERBLOCK_BYTES), ENVELOPE);
+  if (envelope.kind !== 'ok') return envelope;
   return {
     kind: 'ok',
     superblock: {
-      version,
+      version: VERSION,
       pageBytes: bytes.readUInt32LE(12),
       capacityBytes: Number(bytes.readBigUInt64LE(16)),
       dataStartBytes: Number(bytes.readBigUInt64LE(24)),
       pageCount: bytes.readUInt32LE(32),
       classesCrc32c: bytes.readUInt32LE(36),
-      uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+      uuid: envelope.uuid,
     },
   };
 }

@@ -8,7 +8,7 @@
 // or device that holds something else, and so that geometry cannot silently
 // change between runs.
 import { randomUUID } from 'node:crypto';
-import { native } from './native.js';
+import { openSuperblock, sealSuperblock } from './superblock-envelope.js';
 
 export const BLOCK_BYTES = 4096;
 export const SUPERBLOCK_BYTES = 4096;
@@ -16,9 +16,8 @@ export const INTENT_REGION_START_BYTES = 64 * 1024;
 export const DATA_START_BYTES = 1024 * 1024;
 export const INTENT_COPY_BYTES = (DATA_START_BYTES - INTENT_REGION_START_BYTES) / 2;
 
-const MAGIC = 'STRATANV';
 const VERSION = 1;
-const CRC_OFFSET = SUPERBLOCK_BYTES - 4;
+const ENVELOPE = { magic: 'STRATANV', version: VERSION, tier: 'nvme' };
 
 export interface Superblock {
   version: number;
@@ -46,14 +45,11 @@ export function newSuperblock(capacityBytes: number, extentBytesMax: number): Su
 export function encodeSuperblock(sb: Superblock, target: Uint8Array): void {
   const bytes = Buffer.from(target.buffer, target.byteOffset, SUPERBLOCK_BYTES);
   bytes.fill(0);
-  bytes.write(MAGIC, 0, 'latin1');
-  bytes.writeUInt32LE(sb.version, 8);
   bytes.writeUInt32LE(sb.blockBytes, 12);
   bytes.writeBigUInt64LE(BigInt(sb.capacityBytes), 16);
   bytes.writeBigUInt64LE(BigInt(sb.dataStartBytes), 24);
   bytes.writeUInt32LE(sb.extentBytesMax, 32);
-  Buffer.from(sb.uuid.replaceAll('-', ''), 'hex').copy(bytes, 48);
-  bytes.writeUInt32LE(native.crc32c(bytes.subarray(0, CRC_OFFSET), 0), CRC_OFFSET);
+  sealSuperblock(bytes, { ...ENVELOPE, version: sb.version }, sb.uuid);
 }
 
 export type DecodedSuperblock =
@@ -64,23 +60,17 @@ export type DecodedSuperblock =
 /** Reads a superblock: ours, all zeroes (never formatted), or something else. */
 export function decodeSuperblock(source: Uint8Array): DecodedSuperblock {
   const bytes = Buffer.from(source.buffer, source.byteOffset, SUPERBLOCK_BYTES);
-  if (bytes.every((b) => b === 0)) return { kind: 'blank' };
-  if (bytes.toString('latin1', 0, 8) !== MAGIC) return { kind: 'foreign', reason: 'no Strata nvme superblock' };
-  if (bytes.readUInt32LE(CRC_OFFSET) !== native.crc32c(bytes.subarray(0, CRC_OFFSET), 0)) {
-    return { kind: 'foreign', reason: 'superblock checksum mismatch' };
-  }
-  const version = bytes.readUInt32LE(8);
-  if (version !== VERSION) return { kind: 'foreign', reason: `superblock version ${version}, expected ${VERSION}` };
-  const hex = bytes.toString('hex', 48, 64);
+  const envelope = openSuperblock(bytes, ENVELOPE);
+  if (envelope.kind !== 'ok') return envelope;
   return {
     kind: 'ok',
     superblock: {
-      version,
+      version: VERSION,
       blockBytes: bytes.readUInt32LE(12),
       capacityBytes: Number(bytes.readBigUInt64LE(16)),
       dataStartBytes: Number(bytes.readBigUInt64LE(24)),
       extentBytesMax: bytes.readUInt32LE(32),
-      uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+      uuid: envelope.uuid,
     },
   };
 }
