@@ -4,8 +4,11 @@
 import { join } from 'node:path';
 import { openDaxTier, type DaxTier, type DaxTierOptions } from '../../src/backends/dax.js';
 import { HEADER_BYTES, SLOT_CLASSES, classForPayload } from '../../src/backends/dax-layout.js';
-import type { BlobRef, BlobWriter } from '../../src/backends/tier-store.js';
+import type { BlobRef } from '../../src/backends/tier-store.js';
 import { makeTempDir } from './helpers.js';
+import { readRange, writeChunks } from '../helpers/tier-io.js';
+
+export { readRange, writeChunks };
 
 /**
  * The two persistence paths the tests run: msync (what this machine's ext4
@@ -49,11 +52,6 @@ export async function openTestDaxTier(options: Partial<DaxTierOptions> & { recov
   return fixture;
 }
 
-export async function writeChunks(writer: BlobWriter, data: Buffer, chunkBytes = 7777): Promise<void> {
-  for (let offset = 0; offset < data.length; offset += chunkBytes) {
-    await writer.write(data.subarray(offset, Math.min(data.length, offset + chunkBytes)));
-  }
-}
 
 export async function writeBlob(tier: DaxTier, data: Buffer, options: { sizeHint?: number; chunkBytes?: number } = {}): Promise<BlobRef> {
   const writer = await tier.createWriter({ sizeHint: 'sizeHint' in options ? options.sizeHint : data.length });
@@ -61,11 +59,6 @@ export async function writeBlob(tier: DaxTier, data: Buffer, options: { sizeHint
   return writer.finish();
 }
 
-export async function readRange(tier: DaxTier, ref: BlobRef, start = 0, end = ref.size): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of tier.createReadStream(ref, { start, end })) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Reads everything it can; returns the bytes and the error that ended the stream, if any. */
 export async function collect(stream: NodeJS.ReadableStream): Promise<{ bytes: Buffer; error: unknown }> {

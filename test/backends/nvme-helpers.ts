@@ -1,10 +1,13 @@
 // Helpers for nvme tier tests: open a small tier in a temp dir, write a blob
 // from a buffer in odd-sized chunks, read a range back.
 import { join } from 'node:path';
-import type { BlobRef, BlobWriter } from '../../src/backends/tier-store.js';
+import type { BlobRef } from '../../src/backends/tier-store.js';
 import { openNvmeTier, type NvmeTier, type NvmeTierOptions } from '../../src/backends/nvme.js';
 import type { IoEngineKind } from '../../src/backends/io-engine.js';
 import { makeTempDir } from './helpers.js';
+import { readRange, writeChunks } from '../helpers/tier-io.js';
+
+export { readRange, writeChunks };
 
 export const EXTENT_BYTES = 64 * 1024;
 
@@ -39,11 +42,6 @@ export async function openTestTier(
   return fixture;
 }
 
-export async function writeChunks(writer: BlobWriter, data: Buffer, chunkBytes = 7777): Promise<void> {
-  for (let offset = 0; offset < data.length; offset += chunkBytes) {
-    await writer.write(data.subarray(offset, Math.min(data.length, offset + chunkBytes)));
-  }
-}
 
 export async function writeBlob(
   tier: NvmeTier,
@@ -55,11 +53,6 @@ export async function writeBlob(
   return writer.finish();
 }
 
-export async function readRange(tier: NvmeTier, ref: BlobRef, start = 0, end = ref.size): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of tier.createReadStream(ref, { start, end })) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 export function allocatedBytes(ref: BlobRef): number {
   if (ref.tier === 'fs') throw new Error('not an extent ref');
