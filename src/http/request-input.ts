@@ -7,7 +7,6 @@ import {
   CHECKSUM_ALGORITHMS,
   checksumHeaderName,
   parseChecksumAlgorithm,
-  type ChecksumAlgorithm,
 } from '../object/checksums.js';
 import type { ContentHeaders } from '../object/records.js';
 import type { BodyIntegrity, RangeRequest, ReadConditions } from '../object/service.js';
@@ -268,4 +267,3 @@ export async function readXmlBody(context: S3Context, maxBytes: number): Promise
   }
 }
 
-export type { ChecksumAlgorithm };

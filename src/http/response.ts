@@ -62,6 +62,3 @@ export function headerBytes(text: string): string {
   return /[^\x00-\xff]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
-export function owner(id: string, displayName: string): XmlFields {
-  return { ID: id, DisplayName: displayName };
-}

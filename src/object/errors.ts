@@ -44,6 +44,3 @@ export class ObjectError extends Error {
   }
 }
 
-export function isObjectError(error: unknown, code?: ObjectErrorCode): error is ObjectError {
-  return error instanceof ObjectError && (code === undefined || error.code === code);
-}

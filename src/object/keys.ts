@@ -9,10 +9,6 @@ export function objectKey(bucket: string, key: string): Buffer {
   return Buffer.concat([Buffer.from(bucket), Buffer.of(SEPARATOR), Buffer.from(key)]);
 }
 
-/** The smallest store key of a bucket's objects whose object key starts with `prefix`. */
-export function objectKeyPrefix(bucket: string, prefix: string): Buffer {
-  return objectKey(bucket, prefix);
-}
 
 /** Everything of the bucket sorts below this. */
 export function bucketKeyEnd(bucket: string): Buffer {

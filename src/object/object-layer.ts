@@ -11,7 +11,6 @@ import {
   defaultMultipartChecksumType,
   validateMultipartChecksumType,
   type ChecksumAlgorithm,
-  type ChecksumValue,
 } from './checksums.js';
 import type { CommandFailure, CommandResult, DeleteEntry, MetaCommand, WritePrecondition } from './commands.js';
 import { evaluateCopySourceConditions, evaluateReadConditions } from './conditions.js';
@@ -649,4 +648,3 @@ function concatStreams(sources: (() => Readable)[]): Readable {
   return output;
 }
 
-export type { ChecksumValue };
