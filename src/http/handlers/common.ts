@@ -1,15 +1,26 @@
 // Small parsing helpers shared by the handlers.
 import { S3Error } from '../s3-errors.js';
-import type { S3Context } from '../context.js';
+import { header, type S3Context } from '../context.js';
+
+export interface IntegerOptions {
+  fallback: number;
+  min: number;
+  clampTo?: number;
+  max?: number;
+}
 
 /** An integer query parameter within [min, max]; absent → fallback; larger → clamped to clampTo. */
-export function integerParam(
-  context: S3Context,
-  name: string,
-  options: { fallback: number; min: number; clampTo?: number; max?: number },
-): number {
-  const text = context.s3.query.get(name);
-  if (text === null || text === '') return options.fallback;
+export function integerParam(context: S3Context, name: string, options: IntegerOptions): number {
+  return integerValue(context.s3.query.get(name) ?? undefined, name, options);
+}
+
+/** The same rules for an integer header (x-amz-max-parts, x-amz-part-number-marker). */
+export function integerHeader(context: S3Context, name: string, options: IntegerOptions): number {
+  return integerValue(header(context, name), name, options);
+}
+
+function integerValue(text: string | undefined, name: string, options: IntegerOptions): number {
+  if (text === undefined || text === '') return options.fallback;
   if (!/^-?\d+$/.test(text)) {
     throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
       ArgumentName: name,

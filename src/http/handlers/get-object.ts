@@ -5,7 +5,7 @@ import { bucketOf, header, keyOf, type S3Context, type S3Handler } from '../cont
 import { checksumFields, checksumHeaders, httpDate, objectHeaders, quoteEtag, sendXml } from '../response.js';
 import { parseRange, parseReadConditions } from '../request-input.js';
 import { S3Error } from '../s3-errors.js';
-import { checkVersionId, integerParam } from './common.js';
+import { checkVersionId, integerHeader, integerParam } from './common.js';
 import type { XmlFields } from '../xml/build.js';
 
 const RESPONSE_OVERRIDES: [string, string][] = [
@@ -101,8 +101,8 @@ export const getObjectAttributes: S3Handler = async (context) => {
   if (wants.has('ETag')) fields.ETag = object.etag;
   if (wants.has('Checksum') && object.checksum) fields.Checksum = checksumFields(object.checksum);
   if (wants.has('ObjectParts') && object.parts) {
-    const maxParts = integerParamFromHeader(context, 'x-amz-max-parts', 1000);
-    const marker = integerParamFromHeader(context, 'x-amz-part-number-marker', 0);
+    const maxParts = integerHeader(context, 'x-amz-max-parts', { fallback: 1000, min: 0, clampTo: 1000 });
+    const marker = integerHeader(context, 'x-amz-part-number-marker', { fallback: 0, min: 0 });
     const remaining = object.parts.filter((part) => part.partNumber > marker);
     const page = remaining.slice(0, maxParts);
     const truncated = remaining.length > page.length;
@@ -125,9 +125,3 @@ export const getObjectAttributes: S3Handler = async (context) => {
   sendXml(context.reply, 'GetObjectAttributesResponse', fields);
 };
 
-function integerParamFromHeader(context: S3Context, name: string, fallback: number): number {
-  const text = header(context, name);
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`, { ArgumentName: name });
-  return Math.min(Number(text), 1000);
-}
